@@ -1,0 +1,5 @@
+namespace Itsm.Durable;
+
+internal static class DurableAssembly
+{
+}

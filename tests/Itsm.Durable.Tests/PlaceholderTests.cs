@@ -1,0 +1,5 @@
+namespace Itsm.Durable.Tests;
+
+public class PlaceholderTests
+{
+}
