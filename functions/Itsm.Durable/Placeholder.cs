@@ -1,5 +1,0 @@
-namespace Itsm.Durable;
-
-internal static class DurableAssembly
-{
-}
