@@ -1,0 +1,93 @@
+using Itsm.Functions.Hosting.Standalone;
+
+namespace Itsm.Functions.Hosting;
+
+/// <summary>Every setting the app reads, under the <c>Itsm</c> section (app settings <c>Itsm__Section__Name</c>).</summary>
+public sealed class ItsmOptions
+{
+    public const string SectionName = "Itsm";
+
+    /// <summary>Set by the Functions host for a custom handler; its presence selects the custom-handler mode.</summary>
+    public const string CustomHandlerPortVariable = "FUNCTIONS_CUSTOMHANDLER_PORT";
+
+    public SqliteSettings Sqlite { get; set; } = new();
+
+    public StandaloneSettings Standalone { get; set; } = new();
+
+    public QueueSettings Queues { get; set; } = new();
+
+    public HttpSettings Http { get; set; } = new();
+
+    public sealed class SqliteSettings
+    {
+        public string Path { get; set; } = System.IO.Path.Combine(".itsm", "itsm.db");
+    }
+
+    public sealed class StandaloneSettings
+    {
+        public string Urls { get; set; } = "http://localhost:7071";
+    }
+
+    public sealed class QueueSettings
+    {
+        public TimeSpan LockDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+        public int MaxDeliveryCount { get; set; } = 10;
+
+        public TimeSpan DuplicateDetectionWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+        public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+        public int MaxConcurrentCalls { get; set; } = 16;
+
+        public QueueOptions ToQueueOptions() => new()
+        {
+            LockDuration = LockDuration,
+            MaxDeliveryCount = MaxDeliveryCount,
+            DuplicateDetectionWindow = DuplicateDetectionWindow,
+            RetryDelay = RetryDelay,
+            MaxConcurrentCalls = MaxConcurrentCalls,
+        };
+    }
+
+    public sealed class HttpSettings
+    {
+        /// <summary>Largest API request body.</summary>
+        public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+        /// <summary>Largest invocation envelope from the Functions host (orchestration histories can be large).</summary>
+        public int MaxEnvelopeBytes { get; set; } = 64 * 1024 * 1024;
+    }
+
+    /// <summary>Checks the settings at start; the app refuses to start and names the bad setting.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Sqlite.Path))
+        {
+            errors.Add("Itsm:Sqlite:Path must name a database file.");
+        }
+
+        if (Queues.LockDuration < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Itsm:Queues:LockDuration must be at least one second.");
+        }
+
+        if (Queues.MaxDeliveryCount < 1)
+        {
+            errors.Add("Itsm:Queues:MaxDeliveryCount must be at least 1.");
+        }
+
+        if (Queues.MaxConcurrentCalls < 1)
+        {
+            errors.Add("Itsm:Queues:MaxConcurrentCalls must be at least 1.");
+        }
+
+        if (Http.MaxRequestBodyBytes < 1024 || Http.MaxRequestBodyBytes > Http.MaxEnvelopeBytes)
+        {
+            errors.Add("Itsm:Http:MaxRequestBodyBytes must be between 1024 and Itsm:Http:MaxEnvelopeBytes.");
+        }
+
+        return errors;
+    }
+}

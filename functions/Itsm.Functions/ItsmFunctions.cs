@@ -1,0 +1,21 @@
+using Itsm.Functions.Health;
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Intake;
+
+namespace Itsm.Functions;
+
+/// <summary>The list of features: each declares its functions once, through its own <c>MapXxx</c>.</summary>
+public static class ItsmFunctions
+{
+    public static FunctionCatalog CreateCatalog(Action<FunctionCatalogBuilder>? extra = null)
+    {
+        var functions = new FunctionCatalogBuilder()
+            .MapHealth()
+            .MapIntake();
+        extra?.Invoke(functions);
+        return functions.Build();
+    }
+
+    public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
+        services.AddIntake();
+}

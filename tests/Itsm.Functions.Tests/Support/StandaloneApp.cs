@@ -1,0 +1,83 @@
+using Itsm.Functions.Hosting;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+
+namespace Itsm.Functions.Tests.Support;
+
+/// <summary>
+/// The real app, built by the same composition root as Program, on an in-memory server with a temporary
+/// database and a fake clock. Tests may declare extra functions and settings.
+/// </summary>
+public sealed class StandaloneApp : IAsyncDisposable
+{
+    private StandaloneApp(WebApplication app, string directory, FakeTimeProvider clock)
+    {
+        App = app;
+        Directory = directory;
+        Clock = clock;
+        Client = app.GetTestClient();
+    }
+
+    public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 8, 0, 0, TimeSpan.Zero);
+
+    public WebApplication App { get; }
+
+    public string Directory { get; }
+
+    public string DatabasePath => Path.Combine(Directory, "itsm.db");
+
+    public FakeTimeProvider Clock { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public static async Task<StandaloneApp> StartAsync(
+        Action<FunctionCatalogBuilder>? functions = null,
+        IDictionary<string, string?>? settings = null,
+        string? directory = null,
+        FakeTimeProvider? clock = null)
+    {
+        directory ??= TempDirectory.Create();
+        clock ??= new FakeTimeProvider(Epoch);
+        var all = new Dictionary<string, string?>
+        {
+            ["Itsm:Sqlite:Path"] = Path.Combine(directory, "itsm.db"),
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var app = ItsmApp.Build(
+            [],
+            builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(all);
+                builder.WebHost.UseTestServer();
+                builder.Services.AddSingleton<TimeProvider>(clock);
+            },
+            functions);
+        await app.StartAsync();
+        return new StandaloneApp(app, directory, clock);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Client.Dispose();
+    }
+}
+
+public static class TempDirectory
+{
+    public static string Create()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "itsm-tests", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(path);
+        return path;
+    }
+}
