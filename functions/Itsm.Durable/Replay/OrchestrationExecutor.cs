@@ -266,7 +266,7 @@ internal sealed class OrchestrationExecutor
         // An unknown id is a duplicate delivery or a task the code no longer waits for: ignore it.
         if (openTasks.Remove(id, out var complete))
         {
-            complete(historyEvent);
+            scheduler.Run(() => complete(historyEvent));
         }
     }
 
@@ -275,7 +275,7 @@ internal sealed class OrchestrationExecutor
         if (waiters.TryGetValue(raised.Name, out var queue) && queue.First is { } oldest)
         {
             queue.RemoveFirst();
-            oldest.Value.Deliver(raised.Input);
+            scheduler.Run(() => oldest.Value.Deliver(raised.Input));
             return;
         }
 
@@ -456,7 +456,7 @@ internal sealed class OrchestrationExecutor
     internal Task<string?> ScheduleTask(string name, string? inputJson)
     {
         var id = NextActionId(new OrchestratorAction { ScheduleTask = new ScheduleTaskAction { Name = name, Input = inputJson } });
-        var completionSource = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completionSource = new TaskCompletionSource<string?>();
         openTasks[id] = e =>
         {
             if (e.EventTypeCase == HistoryEvent.EventTypeOneofCase.TaskFailed)
@@ -484,7 +484,7 @@ internal sealed class OrchestrationExecutor
         var action = new CreateSubOrchestrationAction { Name = name, Input = inputJson };
         var id = NextActionId(new OrchestratorAction { CreateSubOrchestration = action });
         action.InstanceId = instanceId ?? $"{InstanceId}:{id:X4}";
-        var completionSource = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completionSource = new TaskCompletionSource<string?>();
         openTasks[id] = e =>
         {
             if (e.EventTypeCase == HistoryEvent.EventTypeOneofCase.SubOrchestrationInstanceFailed)
@@ -504,7 +504,7 @@ internal sealed class OrchestrationExecutor
     internal Task CreateSingleTimer(DateTime fireAtUtc, CancellationToken cancellationToken)
     {
         var id = NextActionId(new OrchestratorAction { CreateTimer = new CreateTimerAction { FireAt = Timestamp.FromDateTime(fireAtUtc) } });
-        var completionSource = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completionSource = new TaskCompletionSource();
         var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.Register(() => completionSource.TrySetCanceled(cancellationToken))
             : default;
@@ -555,7 +555,7 @@ internal sealed class OrchestrationExecutor
         var node = queue.AddLast(pending);
         if (cancellationToken.CanBeCanceled)
         {
-            var registration = cancellationToken.Register(() =>
+            pending.Registration = cancellationToken.Register(() =>
             {
                 if (node.List is not null)
                 {
@@ -564,7 +564,6 @@ internal sealed class OrchestrationExecutor
 
                 pending.Cancel(cancellationToken);
             });
-            pending.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         return pending.Task;
@@ -588,12 +587,15 @@ internal sealed class OrchestrationExecutor
 
     private sealed class EventWaiter<T> : IEventWaiter
     {
-        private readonly TaskCompletionSource<T> completionSource = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<T> completionSource = new();
 
         public Task<T> Task => completionSource.Task;
 
+        public CancellationTokenRegistration Registration { get; set; }
+
         public void Deliver(string? inputJson)
         {
+            Registration.Dispose();
             try
             {
                 completionSource.TrySetResult(DurableJson.Deserialize<T>(inputJson)!);

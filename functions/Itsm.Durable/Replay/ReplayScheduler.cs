@@ -28,6 +28,12 @@ internal sealed class ReplayScheduler : TaskScheduler
     public Task<T> Start<T>(Func<Task<T>> start) =>
         Task.Factory.StartNew(start, CancellationToken.None, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
+    /// <summary>
+    /// Queues <paramref name="work"/> (typically completing a task the orchestrator awaits). Run by
+    /// <see cref="Pump"/>, so continuations that complete synchronously run inline on this thread.
+    /// </summary>
+    public void Run(Action work) => Post(_ => work(), null);
+
     /// <summary>Runs queued work on this thread until the queue is empty.</summary>
     public void Pump()
     {

@@ -1,5 +1,0 @@
-namespace Itsm.Durable.Tests;
-
-public class PlaceholderTests
-{
-}
