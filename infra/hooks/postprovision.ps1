@@ -1,0 +1,29 @@
+# azd postprovision hook: prints what an admin needs after `azd provision` / `azd up`.
+# azd passes the environment's values (the Bicep outputs among them) as environment variables.
+$ErrorActionPreference = 'Stop'
+
+function Get-Value([string] $Name) {
+    $value = [Environment]::GetEnvironmentVariable($Name)
+    if ([string]::IsNullOrEmpty($value)) { return '?' }
+    return $value
+}
+
+Write-Host ''
+Write-Host 'ITSM Functions: infrastructure is provisioned.'
+Write-Host ''
+Write-Host "  Resource group           : $(Get-Value 'AZURE_RESOURCE_GROUP')"
+Write-Host "  Function app             : $(Get-Value 'AZURE_FUNCTION_APP_NAME')"
+Write-Host "  Function app URL         : $(Get-Value 'AZURE_FUNCTION_URI')"
+Write-Host "  Managed identity         : $(Get-Value 'AZURE_USER_ASSIGNED_IDENTITY_NAME')"
+Write-Host "    client id              : $(Get-Value 'AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID')"
+Write-Host "    principal (object) id  : $(Get-Value 'AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID')"
+Write-Host "  Cosmos DB endpoint       : $(Get-Value 'AZURE_COSMOS_ENDPOINT')"
+Write-Host "  Service Bus namespace    : $(Get-Value 'AZURE_SERVICEBUS_NAMESPACE')"
+Write-Host "  Key Vault                : $(Get-Value 'AZURE_KEY_VAULT_NAME')"
+Write-Host "  API audience             : $(Get-Value 'ITSM_API_AUDIENCE')"
+Write-Host ''
+Write-Host 'Next (once per environment, needs an Entra admin and an Exchange admin):'
+Write-Host '  grant the managed identity its Microsoft Graph permissions'
+Write-Host '  (Mail.Send and Mail.Read scoped to the service mailboxes, TeamsActivity.Send).'
+Write-Host '  Step by step: docs/deploy.md, section "Grant Microsoft Graph permissions".'
+Write-Host ''

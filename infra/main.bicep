@@ -1,0 +1,245 @@
+// ItsmFunctions: everything `azd provision` creates.
+//
+// One resource group per azd environment holds a Flex Consumption function app (custom handler),
+// its user-assigned identity, Storage (deployment package, host, Durable task hub), Cosmos DB,
+// Service Bus, Log Analytics + Application Insights and Key Vault. Every role assignment lives in
+// app/rbac.bicep. No secret or connection string is created: all data access is Entra ID.
+//
+// Written against published AVM module sources and API documentation; never compiled here.
+// See docs/deploy.md, section "What has been verified here and what has not".
+
+targetScope = 'subscription'
+
+import { cosmosContainerType } from 'app/cosmos.bicep'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment. Used for the resource group name (rg-<environmentName>) and, hashed, in every resource name.')
+param environmentName string
+
+// Regions that offer Flex Consumption. Taken from the region list maintained in
+// Azure-Samples/functions-quickstart-dotnet-azd (infra/main.bicep, last refreshed there on
+// 2025-05-05, read here at that repository's commit of 2026-02-24), without the canary region
+// eastus2euap. List checked in November 2026 (when this file was written) against that sample
+// only, not against the live Azure API: Azure adds regions over time, so confirm with
+// `az functionapp list-flexconsumption-locations -o table` and extend the list when needed.
+@minLength(1)
+@description('Primary location for all resources. Must offer the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the signed-in user (azd sets AZURE_PRINCIPAL_ID). Gets optional data-plane roles for troubleshooting. Leave empty to grant nothing.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+@description('Kind of principal principalId refers to: User for a person, ServicePrincipal for a pipeline identity.')
+param principalType string = 'User'
+
+@minLength(36)
+@maxLength(36)
+@description('Application (client) id of the Entra app registration that represents the ITSM API (the one that declares the Itsm.* app roles).')
+param apiClientId string
+
+@description('Audience the API accepts in bearer tokens. Empty means api://<apiClientId>.')
+param apiAudience string = ''
+
+@minValue(40)
+@maxValue(1000)
+@description('Upper bound of Flex Consumption instances for the app (Flex accepts 40 to 1000).')
+param maximumInstanceCount int = 100
+
+@description('Turn on Key Vault purge protection. Once on it can never be turned off, and a deleted vault name stays taken for the retention period. Use false for throwaway environments.')
+param keyVaultPurgeProtection bool = true
+
+@description('Give principalId data-plane access (Key Vault Secrets Officer, Service Bus Data Sender and Receiver, Cosmos DB Built-in Data Contributor) for troubleshooting.')
+param grantDeployerDataAccess bool = true
+
+// ▼ Cosmos containers: the tickets work adds its containers here (name + partition key paths).
+@description('Containers of the `itsm` Cosmos DB database. Empty until the tickets work declares them; keep in step with the Cosmos adapter.')
+param cosmosContainers cosmosContainerType[] = []
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'itsm-functions'
+}
+var effectiveAudience = empty(apiAudience) ? 'api://${apiClientId}' : apiAudience
+var cosmosDatabaseName = 'itsm'
+var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
+// Blob container that holds the Flex deployment package (3-63 chars, lowercase, single hyphens).
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// The one identity the app uses for Storage, Service Bus, Cosmos DB, Key Vault, Application
+// Insights and (granted by an admin afterwards) Microsoft Graph.
+module apiIdentity 'br/public:avm/res/managed-identity/user-assigned-identity:0.6.0' = {
+  name: 'apiIdentity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module cosmos 'app/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    name: '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    databaseName: cosmosDatabaseName
+    containers: cosmosContainers
+  }
+}
+
+module serviceBus 'app/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    name: '${abbrs.serviceBusNamespaces}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    enablePurgeProtection: keyVaultPurgeProtection
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    appPrincipalId: apiIdentity.outputs.principalId
+    userPrincipalId: grantDeployerDataAccess ? principalId : ''
+    userPrincipalType: principalType
+    storageAccountName: storage.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    cosmosAccountName: cosmos.outputs.name
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityResourceId: apiIdentity.outputs.resourceId
+    identityClientId: apiIdentity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    maximumInstanceCount: maximumInstanceCount
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    cosmosEndpoint: cosmos.outputs.endpoint
+    cosmosDatabaseName: cosmosDatabaseName
+    keyVaultUri: keyVault.outputs.uri
+    tenantId: tenant().tenantId
+    apiClientId: apiClientId
+    apiAudience: effectiveAudience
+  }
+  // The host should find its data-plane roles in place the first time it starts.
+  dependsOn: [
+    rbac
+  ]
+}
+
+// Outputs: azd stores these in .azure/<env>/.env; the postprovision hook prints the important ones.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output AZURE_FUNCTION_URI string = 'https://${api.outputs.defaultHostname}'
+output SERVICE_API_NAME string = api.outputs.name
+output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output AZURE_COSMOS_DATABASE_NAME string = cosmosDatabaseName
+output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
+output AZURE_USER_ASSIGNED_IDENTITY_NAME string = apiIdentity.outputs.name
+output AZURE_USER_ASSIGNED_IDENTITY_CLIENT_ID string = apiIdentity.outputs.clientId
+output AZURE_USER_ASSIGNED_IDENTITY_PRINCIPAL_ID string = apiIdentity.outputs.principalId
+output ITSM_API_AUDIENCE string = effectiveAudience
