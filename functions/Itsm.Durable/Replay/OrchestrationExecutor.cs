@@ -60,14 +60,15 @@ internal sealed class OrchestrationExecutor
             return new OrchestratorResponse { InstanceId = InstanceId, RequiresHistory = true };
         }
 
-        foreach (var historyEvent in request.PastEvents)
+        for (var index = 0; index < request.PastEvents.Count; index++)
         {
             if (stopped)
             {
+                VerifyHistoryAfterCompletion(request.PastEvents.Skip(index));
                 break;
             }
 
-            Process(historyEvent);
+            Process(request.PastEvents[index]);
         }
 
         IsReplaying = false;
@@ -308,6 +309,37 @@ internal sealed class OrchestrationExecutor
         }
 
         RunToQuiescence();
+    }
+
+    /// <summary>
+    /// The code finished while replaying, yet history records more actions than it created: the
+    /// code changed (for example, an activity call was removed). That is non-determinism too.
+    /// </summary>
+    private void VerifyHistoryAfterCompletion(IEnumerable<HistoryEvent> remaining)
+    {
+        if (completion?.CompleteOrchestration.OrchestrationStatus is not (OrchestrationStatus.Completed or OrchestrationStatus.ContinuedAsNew))
+        {
+            return;
+        }
+
+        foreach (var historyEvent in remaining)
+        {
+            var recorded = historyEvent.EventTypeCase switch
+            {
+                HistoryEvent.EventTypeOneofCase.TaskScheduled => Describe(OrchestratorAction.OrchestratorActionTypeOneofCase.ScheduleTask, historyEvent.TaskScheduled.Name),
+                HistoryEvent.EventTypeOneofCase.TimerCreated => Describe(OrchestratorAction.OrchestratorActionTypeOneofCase.CreateTimer, null),
+                HistoryEvent.EventTypeOneofCase.SubOrchestrationInstanceCreated => Describe(OrchestratorAction.OrchestratorActionTypeOneofCase.CreateSubOrchestration, historyEvent.SubOrchestrationInstanceCreated.Name),
+                HistoryEvent.EventTypeOneofCase.EventSent => Describe(OrchestratorAction.OrchestratorActionTypeOneofCase.SendEvent, historyEvent.EventSent.Name),
+                _ => null,
+            };
+            if (recorded is not null && !pendingActions.ContainsKey(historyEvent.EventId))
+            {
+                sequence = completion.Id;
+                completion = null;
+                NonDeterminism($"History has {recorded} with id {historyEvent.EventId}, but the orchestrator completed during replay without creating it.");
+                return;
+            }
+        }
     }
 
     private void RunToQuiescence()
