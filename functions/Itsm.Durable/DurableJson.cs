@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Itsm.Durable;
@@ -5,7 +6,9 @@ namespace Itsm.Durable;
 /// <summary>
 /// The one JSON configuration used for every durable payload: orchestration inputs and outputs,
 /// activity inputs and results, event data and custom status (web defaults: camelCase names,
-/// case-insensitive reads, numbers allowed in strings).
+/// case-insensitive reads, numbers allowed in strings). Payloads are written with relaxed escaping
+/// (<c>+</c>, accents and other non-ASCII text stay readable): they travel inside protobuf strings
+/// and are read as JSON, never embedded in HTML.
 /// </summary>
 public static class DurableJson
 {
@@ -13,7 +16,10 @@ public static class DurableJson
 
     private static JsonSerializerOptions CreateOptions()
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
