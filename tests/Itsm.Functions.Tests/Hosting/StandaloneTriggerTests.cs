@@ -1,0 +1,141 @@
+using System.Threading.Channels;
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Hosting.Standalone;
+using Itsm.Functions.Intake;
+using Itsm.Functions.Tests.Support;
+
+namespace Itsm.Functions.Tests.Hosting;
+
+/// <summary>Queue and timer triggers of the standalone host, through the envelope path to real functions.</summary>
+public class StandaloneTriggerTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_queue_function_failing_twice_is_retried_and_the_message_completed_on_the_third_delivery()
+    {
+        var deliveries = Channel.CreateUnbounded<(string Body, int DeliveryCount, string? MessageId)>();
+        await using var app = await StandaloneApp.StartAsync(
+            functions => functions.MapServiceBusQueue("Flaky", "flaky", async context =>
+            {
+                await deliveries.Writer.WriteAsync((context.Body, context.DeliveryCount, context.MessageId));
+                if (context.DeliveryCount < 3)
+                {
+                    throw new InvalidOperationException("transient failure");
+                }
+            }),
+            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00" });
+        var queue = app.Services.GetRequiredService<EmbeddedQueue>();
+
+        await queue.SendAsync("flaky", new OutgoingQueueMessage("{\"n\":1}", "m-1"));
+
+        for (var expected = 1; expected <= 3; expected++)
+        {
+            var delivery = await deliveries.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+            Assert.Equal(("{\"n\":1}", expected, "m-1"), delivery);
+        }
+
+        await WaitUntilAsync(queue, "flaky", async () => await queue.CountActiveAsync("flaky") == 0);
+        Assert.Empty(await queue.GetDeadLettersAsync("flaky"));
+    }
+
+    [Fact]
+    public async Task A_message_that_always_fails_ends_in_the_dead_letter_list_with_the_functions_reason()
+    {
+        var calls = 0;
+        await using var app = await StandaloneApp.StartAsync(
+            functions => functions.MapServiceBusQueue("Poisoned", "poisoned", _ =>
+            {
+                Interlocked.Increment(ref calls);
+                throw new InvalidOperationException("never works");
+            }),
+            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00", ["Itsm:Queues:MaxDeliveryCount"] = "3" });
+        var queue = app.Services.GetRequiredService<EmbeddedQueue>();
+
+        await queue.SendAsync("poisoned", new OutgoingQueueMessage("x", "m-poison"));
+
+        await WaitUntilAsync(queue, "poisoned", async () => (await queue.GetDeadLettersAsync("poisoned")).Count == 1);
+        var dead = Assert.Single(await queue.GetDeadLettersAsync("poisoned"));
+        Assert.Equal(3, calls);
+        Assert.Equal(3, dead.DeliveryCount);
+        Assert.Contains("Poisoned", dead.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_intake_function_stores_a_message_delivered_twice_only_once()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+        var queue = app.Services.GetRequiredService<EmbeddedQueue>();
+        var inbox = app.Services.GetRequiredService<IntakeInbox>();
+        var body = """{"channel":"email","externalId":"<m-1@contoso.com>","sender":"ana@contoso.com","subject":"VPN down","body":"Since 8am","receivedAt":"2026-03-02T07:59:00Z"}""";
+
+        // Two different broker message ids carrying the same external message: only the inbox can catch it.
+        await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage(body, "broker-1"));
+        await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage(body, "broker-2"));
+
+        await WaitUntilAsync(queue, IntakeFunctions.QueueName, async () => await queue.CountActiveAsync(IntakeFunctions.QueueName) == 0);
+        var stored = await inbox.ListAsync(CancellationToken.None);
+        Assert.Equal([("email", "<m-1@contoso.com>")], stored);
+    }
+
+    [Fact]
+    public async Task A_timer_function_fires_at_its_scheduled_instant_with_the_schedule_status()
+    {
+        var fired = Channel.CreateUnbounded<(DateTimeOffset At, bool PastDue, DateTimeOffset? Next)>();
+        FakeTimeProvider? clock = null;
+        await using var app = await StandaloneApp.StartAsync(functions => functions.MapTimer("EveryFiveMinutes", "0 */5 * * * *", async context =>
+            await fired.Writer.WriteAsync((clock!.GetUtcNow(), context.IsPastDue, context.Next))));
+        clock = app.Clock;
+        var firstOccurrence = StandaloneApp.Epoch.AddMinutes(5);
+
+        await app.Clock.WhenTimerScheduled(at => at == firstOccurrence).WaitAsync(Patience);
+        app.Clock.Advance(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(59));
+        Assert.False(fired.Reader.TryRead(out _), "fired before its occurrence");
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        var firing = await fired.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal(firstOccurrence, firing.At);
+        Assert.False(firing.PastDue);
+        Assert.Equal(StandaloneApp.Epoch.AddMinutes(10), firing.Next);
+        await app.Clock.WhenTimerScheduled(at => at == StandaloneApp.Epoch.AddMinutes(10)).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task An_occurrence_missed_while_the_app_was_down_runs_once_at_start_marked_past_due()
+    {
+        var directory = TempDirectory.Create();
+        var fired = Channel.CreateUnbounded<bool>();
+        void Declare(FunctionCatalogBuilder functions) =>
+            functions.MapTimer("Hourly", "0 0 * * * *", async context => await fired.Writer.WriteAsync(context.IsPastDue));
+
+        var clock = new FakeTimeProvider(StandaloneApp.Epoch);
+        await using (var first = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock))
+        {
+            await clock.WhenTimerScheduled(at => at == StandaloneApp.Epoch.AddHours(1)).WaitAsync(Patience);
+        }
+
+        // Down across three occurrences; it runs once, not three times.
+        clock.Advance(TimeSpan.FromHours(3) + TimeSpan.FromMinutes(10));
+        await using var second = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock);
+
+        Assert.True(await fired.Reader.ReadAsync().AsTask().WaitAsync(Patience));
+        await clock.WhenTimerScheduled(at => at == StandaloneApp.Epoch.AddHours(4)).WaitAsync(Patience);
+        Assert.False(fired.Reader.TryRead(out _));
+    }
+
+    /// <summary>Re-checks the condition each time the queue signals a send or a finished delivery.</summary>
+    private static async Task WaitUntilAsync(EmbeddedQueue queue, string queueName, Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var changed = queue.Signal(queueName).WaitAsync();
+            if (await condition())
+            {
+                return;
+            }
+
+            await changed.WaitAsync(timeout.Token);
+        }
+    }
+}

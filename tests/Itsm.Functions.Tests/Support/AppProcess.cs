@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace Itsm.Functions.Tests.Support;
+
+/// <summary>The app's own build output, and the app started from it as a separate process (for kill tests).</summary>
+public sealed class AppProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private AppProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public static string BuildOutputDirectory
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+            return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "functions", "Itsm.Functions", "bin", configuration, "net10.0"));
+        }
+    }
+
+    /// <summary>Every line the process writes to standard output.</summary>
+    public Channel<string> Output { get; } = Channel.CreateUnbounded<string>();
+
+    public static AppProcess Start(IDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(BuildOutputDirectory, "Itsm.Functions.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start };
+        var app = new AppProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                app.Output.Writer.TryComplete();
+            }
+            else
+            {
+                app.Output.Writer.TryWrite(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                app.Output.Writer.TryWrite("stderr: " + e.Data);
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return app;
+    }
+
+    /// <summary>Waits for <paramref name="count"/> output lines containing <paramref name="text"/>.</summary>
+    public async Task WaitForLinesAsync(string text, int count, TimeSpan patience)
+    {
+        using var timeout = new CancellationTokenSource(patience);
+        var seen = 0;
+        await foreach (var line in Output.Reader.ReadAllAsync(timeout.Token))
+        {
+            if (line.Contains(text, StringComparison.Ordinal) && ++seen >= count)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"The process ended after {seen} of {count} lines containing '{text}'.");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+    }
+}
