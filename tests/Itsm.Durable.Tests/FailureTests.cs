@@ -263,6 +263,22 @@ public sealed class FailureTests
         Assert.Equal(["#0 completed \"hi\""], OrchestrationRunner.Run(request, registry).Describe());
     }
 
+    [Fact]
+    public void Awaiting_a_non_durable_task_fails_instead_of_hanging_forever()
+    {
+        var registry = new DurableFunctionRegistry().AddOrchestrator<object?, string>("Sleepy", async (context, _) =>
+        {
+            await Task.Delay(TimeSpan.FromHours(1));
+            return "never";
+        });
+        var request = new OrchestratorRequestBuilder().New().OrchestratorStarted(T0).ExecutionStarted("Sleepy", null).Build();
+
+        var completion = OrchestrationRunner.Run(request, registry).Completion();
+
+        Assert.Equal(OrchestrationStatus.Failed, completion.OrchestrationStatus);
+        Assert.Contains("not a durable task", completion.FailureDetails.ErrorMessage, StringComparison.Ordinal);
+    }
+
     private static OrchestratorResponse Decode(string base64) => OrchestratorResponse.Parser.ParseFrom(Convert.FromBase64String(base64));
 
     private static byte[] LengthDelimited(int fieldNumber, ByteString payload)

@@ -90,6 +90,18 @@ internal sealed class OrchestrationExecutor
                 IsNonRetriable: true));
         }
 
+        if (!stopped && !suspended && orchestratorTask is { IsCompleted: false }
+            && openTasks.Count == 0 && waiters.Values.All(queue => queue.Count == 0))
+        {
+            // Nothing durable can ever resume the code: it awaits something else (Task.Delay, I/O,
+            // a hand-made TaskCompletionSource). Without this the instance would hang forever.
+            Fail(new PublicFailure(
+                typeof(InvalidOperationException).FullName!,
+                "The orchestrator is waiting for something that is not a durable task (for example Task.Delay, I/O or Task.Run). "
+                + "Orchestrators may only await tasks from the TaskOrchestrationContext.",
+                IsNonRetriable: true));
+        }
+
         stopped = true;
         return BuildResponse();
     }
