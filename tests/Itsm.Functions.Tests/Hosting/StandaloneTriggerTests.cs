@@ -62,6 +62,30 @@ public class StandaloneTriggerTests
     }
 
     [Fact]
+    public async Task Stopping_the_app_lets_a_message_being_handled_finish_and_be_completed()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var app = await StandaloneApp.StartAsync(functions => functions.MapServiceBusQueue("Slow", "slow", async _ =>
+        {
+            started.TrySetResult();
+            await release.Task;
+        }));
+        var queue = app.Services.GetRequiredService<EmbeddedQueue>();
+        await queue.SendAsync("slow", new OutgoingQueueMessage("work", "m-slow"));
+        await started.Task.WaitAsync(Patience);
+
+        var stopping = app.App.StopAsync();
+        Assert.False(stopping.IsCompleted, "the app stopped without waiting for the message being handled");
+        release.SetResult();
+        await stopping.WaitAsync(Patience);
+        await app.DisposeAsync();
+
+        Assert.Equal(0, await queue.CountActiveAsync("slow"));
+        Assert.Empty(await queue.GetDeadLettersAsync("slow"));
+    }
+
+    [Fact]
     public async Task The_intake_function_stores_a_message_delivered_twice_only_once()
     {
         await using var app = await StandaloneApp.StartAsync();
