@@ -36,7 +36,7 @@ public static class OrchestrationRunner
         return Encode(Run(request, registry, services));
     }
 
-    /// <summary>Replays one episode. Never throws.</summary>
+    /// <summary>Replays one episode. Never throws for anything found in the request (only for a null request).</summary>
     public static OrchestratorResponse Run(OrchestratorRequest request, DurableFunctionRegistry registry, IServiceProvider? services = null)
     {
         ArgumentNullException.ThrowIfNull(request);
