@@ -25,6 +25,7 @@ public sealed partial class FunctionCatalogBuilder
     public const string HttpTriggerBinding = "req";
     public const string HttpOutputBindingName = "res";
     public const string DefaultServiceBusConnection = "ServiceBusConnection";
+    public const string DurableClientBindingName = "starter";
 
     private readonly List<FunctionDefinition> _functions = [];
 
@@ -40,11 +41,15 @@ public sealed partial class FunctionCatalogBuilder
         string route,
         Func<HttpFunctionContext, Task<HttpResponseOutput>> handler,
         HttpAuthLevel authLevel = HttpAuthLevel.Anonymous,
-        IReadOnlyList<FunctionBinding>? extraBindings = null)
+        bool durableClient = false)
     {
         var trigger = new HttpTrigger(HttpTriggerBinding, [method.ToUpperInvariant()], route, authLevel);
         var bindings = new List<FunctionBinding> { new HttpOutputBinding(HttpOutputBindingName) };
-        bindings.AddRange(extraBindings ?? []);
+        if (durableClient)
+        {
+            bindings.Add(new DurableClientBinding(DurableClientBindingName));
+        }
+
         return Add(new FunctionDefinition(name, trigger, bindings, invocation => HttpFunctionContext.RunAsync(invocation, handler)));
     }
 
@@ -135,6 +140,10 @@ public sealed class HttpFunctionContext
 
     public CancellationToken CancellationToken => Invocation.CancellationToken;
 
+    /// <summary>The Durable client of a function declared with <c>durableClient: true</c>.</summary>
+    public Itsm.Durable.Client.IDurableClient DurableClient() =>
+        Services.GetRequiredService<Durable.DurableClientResolver>().Resolve(Invocation);
+
     internal static async Task<InvocationResult> RunAsync(FunctionInvocation invocation, Func<HttpFunctionContext, Task<HttpResponseOutput>> handler)
     {
         if (!invocation.Request.Data.TryGetValue(FunctionCatalogBuilder.HttpTriggerBinding, out var raw))
@@ -183,27 +192,8 @@ public sealed class QueueMessageContext
             throw new EnvelopeFormatException($"Data has no '{binding}' message.");
         }
 
-        await handler(new QueueMessageContext(invocation, DecodeStringBinding(raw)));
+        await handler(new QueueMessageContext(invocation, InvocationEnvelope.DecodeString(raw)));
         return invocation.Succeeded();
-    }
-
-    /// <summary>A string-typed trigger value arrives as JSON text inside a JSON string; this returns the original string.</summary>
-    internal static string DecodeStringBinding(JsonElement raw)
-    {
-        if (raw.ValueKind != JsonValueKind.String)
-        {
-            return raw.GetRawText();
-        }
-
-        var text = raw.GetString()!;
-        try
-        {
-            return JsonSerializer.Deserialize<string>(text) ?? text;
-        }
-        catch (JsonException)
-        {
-            return text;
-        }
     }
 }
 

@@ -88,6 +88,28 @@ public static class InvocationEnvelope
         }
     }
 
+    /// <summary>
+    /// Returns the original string of a string-typed binding value (queue message bodies, Durable payloads),
+    /// which arrives as JSON text inside a JSON string. An object value is returned as its JSON text.
+    /// </summary>
+    public static string DecodeString(JsonElement raw)
+    {
+        if (raw.ValueKind != JsonValueKind.String)
+        {
+            return raw.GetRawText();
+        }
+
+        var text = raw.GetString()!;
+        try
+        {
+            return JsonSerializer.Deserialize<string>(text) ?? text;
+        }
+        catch (JsonException)
+        {
+            return text;
+        }
+    }
+
     /// <summary>Encodes a string-typed binding value the way the Functions host does (JSON text inside a JSON string).</summary>
     public static JsonNode EncodeString(string? value) =>
         JsonValue.Create(JsonSerializer.Serialize(value))!;

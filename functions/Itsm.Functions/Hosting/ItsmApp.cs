@@ -63,6 +63,7 @@ public static class ItsmApp
         services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
         services.AddSingleton(catalog);
         services.AddSingleton<FunctionDispatcher>();
+        services.AddSingleton<Durable.DurableClientResolver>();
         services.AddItsmFeatures();
 
         if (mode == HostMode.Standalone)

@@ -45,7 +45,7 @@ public class InvocationEnvelopeTests
 
         var request = InvocationEnvelope.ParseRequest(bytes);
 
-        Assert.Equal(original, QueueMessageContext.DecodeStringBinding(request.Data["message"]));
+        Assert.Equal(original, InvocationEnvelope.DecodeString(request.Data["message"]));
     }
 
     [Fact]
