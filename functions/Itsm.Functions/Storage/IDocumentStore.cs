@@ -35,15 +35,27 @@ public interface IDocumentStore
     Task<DocumentPage<T>> QueryAsync<T>(ContainerDefinition container, DocumentQuery query, CancellationToken cancellationToken = default);
 }
 
-public sealed record DocumentKey(string PartitionKey, string Id);
+/// <summary>
+/// A document's address. For a container with hierarchical partition keys the partition key is the
+/// values of all levels joined with '|' (for example <c>contoso|7f3a...</c>); values never contain '|'.
+/// </summary>
+public sealed record DocumentKey(string PartitionKey, string Id)
+{
+    public const char LevelSeparator = '|';
+
+    public static string Compose(params string[] levels) => string.Join(LevelSeparator, levels);
+}
 
 public sealed record StoredDocument<T>(DocumentKey Key, T Document, string ETag);
 
 /// <summary>
-/// A container (Cosmos) or table (SQLite): its name, the JSON property that holds the partition key,
-/// and the fields that can be filtered and sorted on (indexed columns in SQLite).
+/// A container (Cosmos) or table (SQLite): its name, the JSON paths of its partition key (one, or two for
+/// hierarchical partition keys such as <c>/tenantId</c>, <c>/ticketId</c>, so that no logical partition
+/// can outgrow Cosmos's 20 GB while a tenant's documents are still found without a full fan-out), and the
+/// fields that can be filtered and sorted on (indexed columns in SQLite). Documents carry the partition
+/// key values in those properties themselves.
 /// </summary>
-public sealed record ContainerDefinition(string Name, string PartitionKeyPath, IReadOnlyList<IndexedField> Fields)
+public sealed record ContainerDefinition(string Name, IReadOnlyList<string> PartitionKeyPaths, IReadOnlyList<IndexedField> Fields)
 {
     public IndexedField Field(string name) =>
         Fields.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.Ordinal))
@@ -76,7 +88,9 @@ public abstract record BatchOperation(string Id)
 }
 
 /// <summary>
-/// A query. <see cref="PartitionKey"/> null means across partitions (keep that off hot paths).
+/// A query. <see cref="PartitionKey"/> is a full partition key, or for a hierarchical container the
+/// first-level value alone (a prefix: all documents of a tenant); null means across partitions (keep
+/// that off hot paths).
 /// <see cref="ContinuationToken"/> is opaque and only valid for the same filters and sort.
 /// </summary>
 public sealed record DocumentQuery(
