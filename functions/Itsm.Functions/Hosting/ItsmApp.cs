@@ -70,6 +70,13 @@ public static class ItsmApp
         {
             services.AddSingleton(sp => new EmbeddedQueue(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), options.Queues.ToQueueOptions()));
             services.AddSingleton<StandaloneInvoker>();
+            services.AddSingleton(sp => new Itsm.Durable.Engine.EmbeddedDurableEngine(
+                new Itsm.Durable.Engine.EmbeddedEngineOptions(options.Sqlite.Path),
+                sp.GetRequiredService<StandaloneInvoker>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<Itsm.Durable.Engine.EmbeddedDurableEngine>>()));
+            services.AddSingleton<Itsm.Durable.Client.IDurableClient, EmbeddedDurableClient>();
+            services.AddHostedService<EmbeddedEngineHost>();
             foreach (var function in catalog.Functions)
             {
                 switch (function.Trigger)

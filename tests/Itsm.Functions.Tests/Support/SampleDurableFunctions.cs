@@ -15,7 +15,10 @@ public static class SampleDurableFunctions
                 var approval = context.WaitForExternalEvent<bool>("Approval");
                 if (await Task.WhenAny(approval, timer) == approval)
                 {
-                    await cancelTimer.CancelAsync();
+                    // Synchronous on purpose: CancelAsync would continue on the thread pool, outside the replay scheduler.
+#pragma warning disable CA1849
+                    cancelTimer.Cancel();
+#pragma warning restore CA1849
                     return new ApprovalOutcome(a!, await approval, TimedOut: null);
                 }
 

@@ -1,5 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Itsm.Durable;
+using Itsm.Durable.Engine;
 
 namespace Itsm.Functions.Hosting.Standalone;
 
@@ -9,6 +10,7 @@ namespace Itsm.Functions.Hosting.Standalone;
 /// It then does what the host's output bindings would do with the response (Service Bus outputs).
 /// </summary>
 public sealed class StandaloneInvoker(FunctionDispatcher dispatcher, EmbeddedQueue queue, TimeProvider time, ILogger<StandaloneInvoker> logger)
+    : IDurableFunctionInvoker
 {
     public FunctionCatalog Catalog => dispatcher.Catalog;
 
@@ -55,6 +57,55 @@ public sealed class StandaloneInvoker(FunctionDispatcher dispatcher, EmbeddedQue
             ["IsPastDue"] = isPastDue,
         };
         return await DispatchAsync(function, new JsonObject { [function.Trigger.Name] = timerInfo }, new JsonObject(), cancellationToken);
+    }
+
+    /// <summary>The embedded Durable engine's orchestrator episode, sent as the extension sends it: base64 in a string binding.</summary>
+    public async Task<string> InvokeOrchestratorAsync(string orchestratorName, string base64OrchestratorRequest, CancellationToken cancellationToken)
+    {
+        var function = Catalog.Find(orchestratorName);
+        if (function?.Trigger is not OrchestrationTrigger trigger)
+        {
+            throw new InvalidOperationException($"No orchestrator function named '{orchestratorName}' is declared.");
+        }
+
+        var result = await DispatchAsync(function, new JsonObject { [trigger.Name] = InvocationEnvelope.EncodeString(base64OrchestratorRequest) }, new JsonObject(), cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Orchestrator function '{orchestratorName}' answered {result.StatusCode}: {result.ProblemDetail()}");
+        }
+
+        return result.ReadResponse().ReturnValue is JsonValue value && value.TryGetValue<string>(out var base64)
+            ? base64
+            : throw new InvalidOperationException($"Orchestrator function '{orchestratorName}' returned no base64 OrchestratorResponse.");
+    }
+
+    /// <summary>
+    /// The embedded Durable engine's activity call: raw JSON input in a string binding, the result from
+    /// <c>ReturnValue</c>. A non-2xx answer becomes a failure shaped like the host's.
+    /// </summary>
+    public async Task<ActivityResult> InvokeActivityAsync(string activityName, string instanceId, string? rawInputJson, CancellationToken cancellationToken)
+    {
+        var function = Catalog.Find(activityName);
+        if (function?.Trigger is not ActivityTrigger trigger)
+        {
+            return ActivityResult.Failed(new TaskFailureDetails("System.InvalidOperationException", $"No activity function named '{activityName}' is declared.", null, null, IsNonRetriable: true));
+        }
+
+        var data = new JsonObject { [trigger.Name] = InvocationEnvelope.EncodeString(rawInputJson ?? "null") };
+        var metadata = new JsonObject { ["instanceId"] = InvocationEnvelope.EncodeString(instanceId) };
+        var result = await DispatchAsync(function, data, metadata, cancellationToken);
+        if (!result.Succeeded)
+        {
+            return ActivityResult.Failed(new TaskFailureDetails(
+                "Microsoft.Azure.WebJobs.Host.FunctionInvocationException",
+                $"Exception while executing function: Functions.{activityName}. {result.ProblemDetail()}",
+                null,
+                null,
+                IsNonRetriable: false));
+        }
+
+        var returned = result.ReadResponse().ReturnValue?.ToJsonString();
+        return ActivityResult.TryReadFailureEnvelope(returned, out var failure) ? ActivityResult.Failed(failure!) : ActivityResult.Success(returned);
     }
 
     private async Task<DispatchResult> DispatchAsync(FunctionDefinition function, JsonObject data, JsonObject metadata, CancellationToken cancellationToken)

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Itsm.Durable.Client;
+using Itsm.Durable.Engine;
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Hosting.Durable;
+using Itsm.Functions.Tests.Support;
+
+namespace Itsm.Functions.Tests.Durable;
+
+/// <summary>
+/// Orchestrations end to end through the standalone host: HTTP functions with a durableClient binding start
+/// them and raise events; the embedded engine runs episodes and activities through the envelope path.
+/// </summary>
+public class StandaloneOrchestrationTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private static void Declare(FunctionCatalogBuilder functions) =>
+        functions
+            .MapDurableFunctions(SampleDurableFunctions.Create())
+            .MapHttp("StartApproval", "POST", "approvals/{id}", async http =>
+            {
+                var started = await http.DurableClient().StartNewAsync("ApprovalFlow", http.Request.RouteValue("id")!, JsonSerializer.Deserialize<string>(http.Request.Body!));
+                return HttpResults.JsonBody(started.Created ? 202 : 200, started);
+            }, durableClient: true)
+            .MapHttp("DecideApproval", "POST", "approvals/{id}/decision", async http =>
+            {
+                var outcome = await http.DurableClient().RaiseEventAsync(http.Request.RouteValue("id")!, "Approval", bool.Parse(http.Request.Body!));
+                return outcome switch
+                {
+                    DurableClientOutcome.Accepted => HttpResults.JsonBody(202, new { accepted = true }),
+                    DurableClientOutcome.NotFound => HttpResults.Problem(404, "No such approval."),
+                    _ => HttpResults.Problem(410, "The approval has already finished."),
+                };
+            }, durableClient: true)
+            .MapHttp("GetApproval", "GET", "approvals/{id}", async http =>
+                await http.DurableClient().GetStatusAsync(http.Request.RouteValue("id")!) is { } status
+                    ? HttpResults.Ok(status)
+                    : HttpResults.Problem(404, "No such approval."), durableClient: true);
+
+    private static async Task IdleAsync(StandaloneApp app) =>
+        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+
+    private static async Task<JsonElement> StatusAsync(StandaloneApp app, string id) =>
+        await app.Client.GetFromJsonAsync<JsonElement>($"/api/approvals/{id}");
+
+    [Fact]
+    public async Task An_approval_raised_over_http_completes_the_orchestration_before_its_timer()
+    {
+        await using var app = await StandaloneApp.StartAsync(Declare);
+
+        var start = await app.Client.PostAsync("/api/approvals/chg-1", JsonContent.Create("order-42"));
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        await IdleAsync(app);
+        Assert.Equal("Running", (await StatusAsync(app, "chg-1")).GetProperty("runtimeStatus").GetString());
+        await app.Clock.WhenTimerScheduled(_ => true).WaitAsync(Patience);
+
+        var decision = await app.Client.PostAsync("/api/approvals/chg-1/decision", new StringContent("true"));
+        Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
+        await IdleAsync(app);
+
+        var status = await StatusAsync(app, "chg-1");
+        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("""{"a":"A-done","approved":true,"timedOut":null}""", status.GetProperty("outputJson").GetString());
+    }
+
+    [Fact]
+    public async Task Without_a_decision_the_24_hour_timer_wins_and_a_late_decision_gets_410()
+    {
+        await using var app = await StandaloneApp.StartAsync(Declare);
+        await app.Client.PostAsync("/api/approvals/chg-2", JsonContent.Create("order-43"));
+        await IdleAsync(app);
+        Assert.Equal("Running", (await StatusAsync(app, "chg-2")).GetProperty("runtimeStatus").GetString());
+
+        app.Clock.Advance(TimeSpan.FromHours(23) + TimeSpan.FromMinutes(59));
+        await IdleAsync(app);
+        Assert.Equal("Running", (await StatusAsync(app, "chg-2")).GetProperty("runtimeStatus").GetString());
+        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await IdleAsync(app);
+
+        var status = await StatusAsync(app, "chg-2");
+        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("""{"a":"A-done","approved":false,"timedOut":true}""", status.GetProperty("outputJson").GetString());
+        var late = await app.Client.PostAsync("/api/approvals/chg-2/decision", new StringContent("true"));
+        Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+    }
+
+    [Fact]
+    public async Task Starting_the_same_instance_id_twice_runs_it_once()
+    {
+        await using var app = await StandaloneApp.StartAsync(Declare);
+
+        var first = await app.Client.PostAsync("/api/approvals/chg-3", JsonContent.Create("order-44"));
+        var second = await app.Client.PostAsync("/api/approvals/chg-3", JsonContent.Create("something else"));
+        await IdleAsync(app);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var status = await app.Services.GetRequiredService<IDurableClient>().GetStatusAsync("chg-3");
+        Assert.Equal("\"order-44\"", status!.InputJson);
+    }
+
+    [Fact]
+    public async Task A_waiting_orchestration_survives_a_restart_and_its_timer_fires_afterwards()
+    {
+        var directory = TempDirectory.Create();
+        var clock = new FakeTimeProvider(StandaloneApp.Epoch);
+        await using (var first = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock))
+        {
+            await first.Client.PostAsync("/api/approvals/chg-4", JsonContent.Create("order-45"));
+            await IdleAsync(first);
+        }
+
+        clock.Advance(TimeSpan.FromHours(25));
+        await using var second = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock);
+        await IdleAsync(second);
+
+        var status = await StatusAsync(second, "chg-4");
+        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Contains("\"timedOut\":true", status.GetProperty("outputJson").GetString(), StringComparison.Ordinal);
+    }
+}
