@@ -6,6 +6,7 @@ public static class ItsmCommands
     public static bool TryRun(string[] args, out int exitCode)
     {
         exitCode = 0;
+        if (Security.TokenCommand.TryRun(args, out exitCode)) return true;
         if (args.Length >= 2 && args[0] == "functions" && args[1] == "emit")
         {
             var output = Option(args, "--output");
