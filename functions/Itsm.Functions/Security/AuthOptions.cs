@@ -42,6 +42,12 @@ public sealed class AuthOptions
     /// <summary>The dev signing key file; default <c>dev-signing-key.json</c> next to the SQLite database.</summary>
     public string? DevKeyPath { get; set; }
 
+    /// <summary>
+    /// True when App Service Authentication is on for the app in Azure (the deployment writes it). Only then may the
+    /// browser-facing approval page trust the platform's principal header; API routes never do. Always false standalone.
+    /// </summary>
+    public bool PlatformAuthenticationEnabled { get; set; }
+
     /// <summary>Tolerance for clock differences when checking expiry and not-before.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -50,6 +56,12 @@ public sealed class AuthOptions
     {
         var options = new AuthOptions { Mode = underFunctionsHost ? AuthMode.Entra : AuthMode.DevTokens };
         configuration.GetSection(SectionName).Bind(options);
+        if (!underFunctionsHost)
+        {
+            // Standalone there is no platform in front of the app: anyone could send the principal header.
+            options.PlatformAuthenticationEnabled = false;
+        }
+
         if (string.IsNullOrWhiteSpace(options.DevKeyPath))
         {
             var databasePath = configuration[$"{ItsmOptions.SectionName}:Sqlite:Path"];

@@ -30,6 +30,15 @@ public sealed class AuthOptionsTests
     }
 
     [Fact]
+    public void The_platform_principal_header_is_never_trusted_standalone()
+    {
+        var settings = new Dictionary<string, string?> { ["Itsm:Auth:PlatformAuthenticationEnabled"] = "true" };
+
+        Assert.True(Bind(underFunctionsHost: true, settings).PlatformAuthenticationEnabled);
+        Assert.False(Bind(underFunctionsHost: false, settings).PlatformAuthenticationEnabled);
+    }
+
+    [Fact]
     public void Entra_mode_needs_the_tenant_id_and_the_audience_and_says_so()
     {
         var errors = Bind(underFunctionsHost: true).Validate();
