@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
@@ -24,16 +25,7 @@ public interface ISigningKeySource
 /// </summary>
 public sealed class OpenIdConnectSigningKeySource : ISigningKeySource
 {
-    private const string BlockingRefreshSwitch = "Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking";
-
     private readonly ConfigurationManager<OpenIdConnectConfiguration> _configuration;
-
-    static OpenIdConnectSigningKeySource()
-    {
-        // A refresh requested for an unknown key id must be fetched before the retry of that same request, not in
-        // the background after it has been refused. The switch is read once per process, before the first manager runs.
-        AppContext.SetSwitch(BlockingRefreshSwitch, true);
-    }
 
     /// <param name="metadataAddress">The tenant's <c>.well-known/openid-configuration</c> address.</param>
     /// <param name="documentRetriever">How documents are fetched (tests pass one over a fake HTTP handler); default HTTPS only.</param>
@@ -74,4 +66,18 @@ public sealed class DevSigningKeySource(string keyPath) : ISigningKeySource
 
     public Task<IReadOnlyCollection<SecurityKey>?> RefreshKeysAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyCollection<SecurityKey>?>(null);
+}
+
+/// <summary>Process-wide IdentityModel settings, applied when this assembly loads.</summary>
+internal static class IdentityModelSwitches
+{
+    public const string BlockingRefresh = "Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking";
+
+    /// <summary>
+    /// A refresh requested for an unknown key id must be fetched before the retry of that same request, not in the
+    /// background after it has been refused. IdentityModel reads the switch once per process, the first time any of
+    /// its token handlers or configuration managers is created, so it is set before any of them can exist.
+    /// </summary>
+    [ModuleInitializer]
+    internal static void Apply() => AppContext.SetSwitch(BlockingRefresh, true);
 }

@@ -137,6 +137,12 @@ public sealed class EntraTokenValidationTests
     }
 
     [Fact]
+    public void Key_refreshes_block_the_request_that_asked_for_them()
+    {
+        Assert.True(AppContext.TryGetSwitch("Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking", out var blocking) && blocking);
+    }
+
+    [Fact]
     public async Task Unknown_key_ids_do_not_make_every_request_refetch_the_keys()
     {
         var authenticator = Authenticator();
