@@ -1,5 +1,6 @@
 using System.Reflection;
 using Itsm.Functions.Hosting.Standalone;
+using Itsm.Functions.Security;
 using Itsm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -64,6 +65,7 @@ public static class ItsmApp
         services.AddSingleton(catalog);
         services.AddSingleton<FunctionDispatcher>();
         services.AddSingleton<Durable.DurableClientResolver>();
+        services.AddItsmSecurity(builder.Configuration, underFunctionsHost: mode == HostMode.CustomHandler);
         services.AddItsmFeatures();
 
         if (mode == HostMode.Standalone)

@@ -9,9 +9,11 @@ namespace Itsm.Functions.Tests.Hosting;
 /// <summary>The app as the Functions host sees it: FUNCTIONS_CUSTOMHANDLER_PORT is set.</summary>
 public class CustomHandlerTests
 {
+    private const string EntraTenant = "8f1c2a9e-6b0d-4f5e-9a3c-2d7e1b4c6a80";
+
     private static Task<StandaloneApp> StartUnderFunctionsHostAsync(IDictionary<string, string?>? settings = null)
     {
-        var all = new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43117" };
+        var all = new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43117", ["Itsm:Auth:TenantId"] = EntraTenant, ["Itsm:Auth:Audience"] = "api://itsm-tests" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
