@@ -446,6 +446,13 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
             return;
         }
 
+        // The SDK's error message carries the full diagnostics after the first line: keep the reason only.
+        message = message?.Split('\n')[0];
+        if (message?.Length > 400)
+        {
+            message = message[..400];
+        }
+
         throw status switch
         {
             HttpStatusCode.Conflict => new DocumentConflictException(key),
