@@ -31,7 +31,8 @@ public sealed class CosmosTestServerLimits : IContractLimits
 
 /// <summary>The contract against the Cosmos DB adapter (test server, or the endpoint named by the environment).</summary>
 [ContractLimits(typeof(CosmosTestServerLimits))]
-public sealed class CosmosDocumentStoreTests(CosmosServerFixture server) : DocumentStoreContract, IClassFixture<CosmosServerFixture>
+[Collection(CosmosServerCollection.Name)]
+public sealed class CosmosDocumentStoreTests(CosmosServerFixture server) : DocumentStoreContract
 {
     protected override async Task<IDocumentStore> CreateStoreAsync(IReadOnlyList<ContainerDefinition> containers)
     {
@@ -66,4 +67,64 @@ public sealed class CosmosDocumentStoreTests(CosmosServerFixture server) : Docum
         Assert.Equal(["@p0", "@p1"], definition.GetQueryParameters().Select(p => p.Name));
         Assert.Equal("[\"contoso\"]", partitionKey.ToString());
     }
+}
+
+/// <summary>Throttling (429) is retried by the SDK as configured and surfaces as a store error when retries run out.</summary>
+[Collection(CosmosServerCollection.Name)]
+public sealed class CosmosThrottlingTests(CosmosServerFixture server)
+{
+    private sealed class ThrottleDocumentReads(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public int Throttled;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.Contains("/docs/", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref Throttled);
+                var response = new HttpResponseMessage((System.Net.HttpStatusCode)429)
+                {
+                    Content = new StringContent("{\"code\":\"TooManyRequests\",\"message\":\"Request rate is large.\"}"),
+                };
+                response.Headers.Add("x-ms-retry-after-ms", "1");
+                response.Headers.Add("x-ms-activity-id", Guid.NewGuid().ToString());
+                return response;
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task A_read_throttled_beyond_the_configured_retries_fails_with_a_store_error()
+    {
+        ThrottleDocumentReads? throttle = null;
+        using var client = CosmosDocumentStore.CreateClient(
+            new CosmosStoreOptions
+            {
+                AccountEndpoint = server.Client.Endpoint.ToString(),
+                DatabaseName = server.DatabaseName,
+                Key = CosmosServerFixture.UsesRealEndpoint ? Environment.GetEnvironmentVariable(CosmosServerFixture.KeyVariable) : "dGVzdCBrZXk=",
+                AllowInsecureEmulatorCertificate = true,
+                MaxRetryAttemptsOnRateLimitedRequests = 2,
+                MaxRetryWaitTimeOnRateLimitedRequests = TimeSpan.FromSeconds(5),
+            },
+            credential: null,
+            wrapHandler: inner => throttle = new ThrottleDocumentReads(inner));
+        var container = new ContainerDefinition("throttled_" + Guid.NewGuid().ToString("N")[..8], ["/tenantId"], []);
+        var store = new CosmosDocumentStore(client, server.DatabaseName);
+        await store.EnsureContainersAsync([container]);
+
+        var error = await Assert.ThrowsAsync<DocumentStoreException>(() => store.ReadAsync<TestTicket>(container, new DocumentKey("contoso", "T-1")));
+
+        Assert.Contains("429", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, throttle!.Throttled);
+    }
+}
+
+/// <summary>One Cosmos endpoint (one test-server process) for every Cosmos test class.</summary>
+[CollectionDefinition(Name)]
+public sealed class CosmosServerCollection : ICollectionFixture<CosmosServerFixture>
+{
+    public const string Name = "Cosmos test server";
 }

@@ -40,7 +40,11 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
     public static CosmosDocumentStore Create(CosmosStoreOptions options, TokenCredential? credential = null) =>
         new(CreateClient(options, credential), options.DatabaseName, ownsClient: true);
 
-    public static CosmosClient CreateClient(CosmosStoreOptions options, TokenCredential? credential = null)
+    public static CosmosClient CreateClient(CosmosStoreOptions options, TokenCredential? credential = null) =>
+        CreateClient(options, credential, wrapHandler: null);
+
+    /// <summary><paramref name="wrapHandler"/> lets tests put a handler in front of the emulator connection.</summary>
+    internal static CosmosClient CreateClient(CosmosStoreOptions options, TokenCredential? credential, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -60,10 +64,14 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
             // The emulator and test servers: gateway mode to the one endpoint, self-signed certificate accepted.
             clientOptions.ConnectionMode = ConnectionMode.Gateway;
             clientOptions.LimitToEndpoint = true;
-            clientOptions.HttpClientFactory = () => new HttpClient(new HttpClientHandler
+            clientOptions.HttpClientFactory = () =>
             {
-                ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
-            });
+                HttpMessageHandler handler = new HttpClientHandler
+                {
+                    ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+                };
+                return new HttpClient(wrapHandler?.Invoke(handler) ?? handler);
+            };
         }
 
         if (!string.IsNullOrEmpty(options.Key))
@@ -288,7 +296,18 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
         string? next = null;
         while (iterator.HasMoreResults && items.Count == 0)
         {
-            using var response = await iterator.ReadNextAsync(cancellationToken);
+            ResponseMessage response;
+            try
+            {
+                response = await iterator.ReadNextAsync(cancellationToken);
+            }
+            catch (CosmosException e)
+            {
+                ThrowOnFailure(e.StatusCode, new DocumentKey(query.PartitionKey ?? "*", "(query)"), e.Message);
+                throw;
+            }
+
+            using var disposeResponse = response;
             if (response.StatusCode == HttpStatusCode.BadRequest && cosmosToken is not null)
             {
                 throw new InvalidContinuationTokenException("Cosmos DB refused the continuation token: " + response.ErrorMessage);
