@@ -294,6 +294,7 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
         using var iterator = target.GetItemQueryStreamIterator(definition, cosmosToken, options);
         var items = new List<StoredDocument<T>>();
         string? next = null;
+        var resumingCallersToken = cosmosToken is not null;
         while (iterator.HasMoreResults && items.Count == 0)
         {
             ResponseMessage response;
@@ -308,7 +309,7 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
             }
 
             using var disposeResponse = response;
-            if (response.StatusCode == HttpStatusCode.BadRequest && cosmosToken is not null)
+            if (response.StatusCode == HttpStatusCode.BadRequest && resumingCallersToken)
             {
                 throw new InvalidContinuationTokenException("Cosmos DB refused the continuation token: " + response.ErrorMessage);
             }
@@ -324,7 +325,7 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
             }
 
             next = response.ContinuationToken;
-            cosmosToken = next;
+            resumingCallersToken = false;
             if (next is null)
             {
                 break;
@@ -375,7 +376,7 @@ public sealed class CosmosDocumentStore : IDocumentStore, IDisposable
             var path = ExpressionOf(field.JsonPath);
             where.Add(filter.Operator switch
             {
-                FilterOperator.Equals when values[0] is null => $"IS_NULL({path})",
+                FilterOperator.Equals when values[0] is null => $"(NOT IS_DEFINED({path}) OR IS_NULL({path}))",
                 FilterOperator.NotEquals when values[0] is null => $"(IS_DEFINED({path}) AND NOT IS_NULL({path}))",
                 FilterOperator.Equals => $"{path} = {Parameter(values[0])}",
                 FilterOperator.NotEquals => $"{path} != {Parameter(values[0])}",
