@@ -1,0 +1,500 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using static Itsm.Functions.Storage.DocumentStoreSupport;
+
+namespace Itsm.Functions.Storage.Sqlite;
+
+/// <summary>
+/// The document-store port on the embedded SQLite database. One table <c>doc_{container}</c> per container
+/// (created on first use with idempotent DDL): the composed partition key, for hierarchical containers its first
+/// level, the id, the ETag, the JSON document, and one virtual generated column per declared field
+/// (<c>json_extract</c>) with indexes on (partition, field, id) and (first level, field, id, partition).
+/// TextArray fields are kept in a side table <c>doc_{container}__arr</c> (field, value, partition, document),
+/// maintained by triggers in the writing transaction, so ArrayContains is an index lookup.
+/// Writes run in <c>BEGIN IMMEDIATE</c> transactions; queries use keyset pagination.
+/// </summary>
+public sealed class SqliteDocumentStore : IDocumentStore
+{
+    /// <summary>At most this many operations in one batch (the Cosmos limit, so both adapters agree).</summary>
+    public const int MaxBatchOperations = 100;
+
+    private readonly SqliteDatabase _database;
+    private readonly ConcurrentDictionary<string, ContainerDefinition> _ensured = new(StringComparer.Ordinal);
+    private readonly Lock _schemaGate = new();
+
+    public SqliteDocumentStore(SqliteDatabase database)
+    {
+        _database = database;
+    }
+
+    public async Task<StoredDocument<T>?> ReadAsync<T>(ContainerDefinition container, DocumentKey key, CancellationToken cancellationToken = default)
+    {
+        Ensure(container);
+        FullLevels(container, key.PartitionKey);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT etag, body FROM {Table(container)} WHERE pk = $pk AND id = $id";
+        command.Parameters.AddWithValue("$pk", key.PartitionKey);
+        command.Parameters.AddWithValue("$id", key.Id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StoredDocument<T>(key, Deserialize<T>(reader.GetString(1)), reader.GetString(0));
+    }
+
+    public async Task<StoredDocument<T>> CreateAsync<T>(ContainerDefinition container, DocumentKey key, T document, CancellationToken cancellationToken = default)
+    {
+        var json = ToJsonObject(container, key, document, typeof(T)).ToJsonString(Json);
+        var etag = await WriteAsync(container, key.PartitionKey, [new Write(WriteKind.Create, key.Id, json, null)], cancellationToken);
+        return new StoredDocument<T>(key, Deserialize<T>(json), etag[0]);
+    }
+
+    public async Task<StoredDocument<T>> ReplaceAsync<T>(ContainerDefinition container, DocumentKey key, T document, string ifMatch, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ifMatch);
+        var json = ToJsonObject(container, key, document, typeof(T)).ToJsonString(Json);
+        var etag = await WriteAsync(container, key.PartitionKey, [new Write(WriteKind.Replace, key.Id, json, ifMatch)], cancellationToken);
+        return new StoredDocument<T>(key, Deserialize<T>(json), etag[0]);
+    }
+
+    public async Task<bool> DeleteAsync(ContainerDefinition container, DocumentKey key, string? ifMatch = null, CancellationToken cancellationToken = default)
+    {
+        ValidateId(key.Id);
+        try
+        {
+            await WriteAsync(container, key.PartitionKey, [new Write(WriteKind.Delete, key.Id, null, ifMatch)], cancellationToken);
+            return true;
+        }
+        catch (DocumentNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ExecuteBatchAsync(ContainerDefinition container, string partitionKey, IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken = default)
+    {
+        if (operations.Count > MaxBatchOperations)
+        {
+            throw new ArgumentException($"A batch holds at most {MaxBatchOperations} operations.", nameof(operations));
+        }
+
+        var writes = operations.Select(operation =>
+        {
+            var key = new DocumentKey(partitionKey, operation.Id);
+            return operation switch
+            {
+                BatchOperation.Create c => new Write(WriteKind.Create, c.Id, Serialize(container, key, c.Document), null),
+                BatchOperation.Replace r => new Write(WriteKind.Replace, r.Id, Serialize(container, key, r.Document), r.IfMatch),
+                BatchOperation.Upsert u => new Write(WriteKind.Upsert, u.Id, Serialize(container, key, u.Document), null),
+                BatchOperation.Delete d => new Write(WriteKind.Delete, d.Id, null, d.IfMatch),
+                _ => throw new ArgumentException($"Unknown batch operation {operation.GetType().Name}.", nameof(operations)),
+            };
+        }).ToList();
+        return await WriteAsync(container, partitionKey, writes, cancellationToken);
+    }
+
+    private static string Serialize(ContainerDefinition container, DocumentKey key, object document) =>
+        ToJsonObject(container, key, document, document.GetType()).ToJsonString(Json);
+
+    public async Task<DocumentPage<T>> QueryAsync<T>(ContainerDefinition container, DocumentQuery query, CancellationToken cancellationToken = default)
+    {
+        Ensure(container);
+        ValidateQuery(container, query);
+        var fingerprint = Fingerprint(container, query);
+        var table = Table(container);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = new List<string>();
+        var parameters = 0;
+        string Parameter(object? value)
+        {
+            var name = "$p" + parameters++.ToString(CultureInfo.InvariantCulture);
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            return name;
+        }
+
+        string? partitionCondition = null;
+        if (query.PartitionKey is { } partitionKey)
+        {
+            var (_, isPrefix) = QueryLevels(container, partitionKey);
+            partitionCondition = isPrefix ? $"pk1 = {Parameter(partitionKey)}" : $"pk = {Parameter(partitionKey)}";
+            where.Add("t." + partitionCondition);
+        }
+
+        foreach (var filter in query.Filters)
+        {
+            var field = container.Field(filter.Field);
+            var values = FilterValues(field, filter).Select(v => ToSqlValue(field, v)).ToList();
+            var column = $"t.{Column(field)}";
+            where.Add(filter.Operator switch
+            {
+                FilterOperator.Equals when values[0] is null => $"{column} IS NULL",
+                FilterOperator.NotEquals when values[0] is null => $"{column} IS NOT NULL",
+                FilterOperator.Equals => $"{column} = {Parameter(values[0])}",
+                FilterOperator.NotEquals => $"{column} <> {Parameter(values[0])}",
+                FilterOperator.LessThan => $"{column} < {Parameter(values[0])}",
+                FilterOperator.LessThanOrEqual => $"{column} <= {Parameter(values[0])}",
+                FilterOperator.GreaterThan => $"{column} > {Parameter(values[0])}",
+                FilterOperator.GreaterThanOrEqual => $"{column} >= {Parameter(values[0])}",
+                FilterOperator.In => $"{column} IN ({string.Join(", ", values.Select(Parameter))})",
+                FilterOperator.Contains => $"instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
+                FilterOperator.ArrayContains =>
+                    $"t.seq IN (SELECT a.doc FROM {ArrayTable(container)} a WHERE a.field = {Parameter(field.Name)} AND a.value = {Parameter(values[0])}"
+                    + (partitionCondition is null ? ")" : $" AND a.{partitionCondition})"),
+                _ => throw new ArgumentException($"Unknown operator {filter.Operator}.", nameof(query)),
+            });
+        }
+
+        var sortField = query.Sort is { } sort ? container.Field(sort.Field) : null;
+        var descending = query.Sort?.Descending == true;
+        var comparison = descending ? "<" : ">";
+        var direction = descending ? "DESC" : "ASC";
+        var sortColumn = sortField is null ? "NULL" : $"t.{Column(sortField)}";
+        if (query.ContinuationToken is { } token)
+        {
+            var position = UnwrapToken(fingerprint, token);
+            var (lastValue, lastId, lastPk) = ReadPosition(position);
+            var tail = $"(t.id, t.pk) {comparison} ({Parameter(lastId)}, {Parameter(lastPk)})";
+            if (sortField is null)
+            {
+                where.Add(tail);
+            }
+            else if (lastValue is null)
+            {
+                // NULLs sort first ascending, last descending.
+                where.Add(descending ? $"({sortColumn} IS NULL AND {tail})" : $"(({sortColumn} IS NULL AND {tail}) OR {sortColumn} IS NOT NULL)");
+            }
+            else
+            {
+                var after = $"({sortColumn}, t.id, t.pk) {comparison} ({Parameter(lastValue)}, {Parameter(lastId)}, {Parameter(lastPk)})";
+                where.Add(descending ? $"({after} OR {sortColumn} IS NULL)" : after);
+            }
+        }
+
+        var sql = new StringBuilder($"SELECT t.pk, t.id, t.etag, t.body, {sortColumn} FROM {table} t");
+        if (where.Count > 0)
+        {
+            sql.Append(" WHERE ").AppendJoin(" AND ", where);
+        }
+
+        sql.Append(" ORDER BY ");
+        if (sortField is not null)
+        {
+            sql.Append(sortColumn).Append(' ').Append(direction).Append(", ");
+        }
+
+        sql.Append($"t.id {direction}, t.pk {direction} LIMIT {Parameter(query.PageSize + 1)}");
+        command.CommandText = sql.ToString();
+
+        var items = new List<StoredDocument<T>>();
+        object? lastSort = null;
+        var more = false;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (items.Count == query.PageSize)
+                {
+                    more = true;
+                    break;
+                }
+
+                items.Add(new StoredDocument<T>(new DocumentKey(reader.GetString(0), reader.GetString(1)), Deserialize<T>(reader.GetString(3)), reader.GetString(2)));
+                lastSort = reader.IsDBNull(4) ? null : reader.GetValue(4);
+            }
+        }
+
+        if (!more)
+        {
+            return new DocumentPage<T>(items, null);
+        }
+
+        var last = items[^1].Key;
+        return new DocumentPage<T>(items, WrapToken(fingerprint, WritePosition(lastSort, last.Id, last.PartitionKey)));
+    }
+
+    private static JsonObject WritePosition(object? sortValue, string id, string partitionKey) => new()
+    {
+        ["k"] = sortValue switch { null => "n", long => "i", double => "r", _ => "s" },
+        ["v"] = sortValue switch
+        {
+            null => null,
+            long l => JsonValue.Create(l),
+            double d => JsonValue.Create(d),
+            _ => JsonValue.Create(Convert.ToString(sortValue, CultureInfo.InvariantCulture)),
+        },
+        ["id"] = id,
+        ["pk"] = partitionKey,
+    };
+
+    private static (object? Value, string Id, string PartitionKey) ReadPosition(JsonObject position)
+    {
+        try
+        {
+            var kind = position["k"]!.GetValue<string>();
+            object? value = kind switch
+            {
+                "n" => null,
+                "i" => position["v"]!.GetValue<long>(),
+                "r" => position["v"]!.GetValue<double>(),
+                "s" => position["v"]!.GetValue<string>(),
+                _ => throw new InvalidContinuationTokenException("The continuation token is malformed."),
+            };
+            return (value, position["id"]!.GetValue<string>(), position["pk"]!.GetValue<string>());
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidContinuationTokenException("The continuation token is malformed.");
+        }
+    }
+
+    private static object? ToSqlValue(IndexedField field, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.True => 1L,
+        JsonValueKind.False => 0L,
+        JsonValueKind.Number => value.TryGetInt64(out var l) ? l : value.GetDouble(),
+        JsonValueKind.String when field.Type == FieldType.Instant => EpochMilliseconds(DateTimeOffset.Parse(value.GetString()!, CultureInfo.InvariantCulture)),
+        JsonValueKind.String => value.GetString(),
+        _ => throw new ArgumentException($"Unsupported filter value {value.GetRawText()}.", nameof(value)),
+    };
+
+    /// <summary>Milliseconds since the Unix epoch, rounded like SQLite's <c>unixepoch(..., 'subsec')</c> parses.</summary>
+    private static long EpochMilliseconds(DateTimeOffset instant)
+    {
+        var ticks = instant.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        return (long)Math.Round(ticks / (double)TimeSpan.TicksPerMillisecond, MidpointRounding.AwayFromZero);
+    }
+
+    private enum WriteKind
+    {
+        Create,
+        Replace,
+        Upsert,
+        Delete,
+    }
+
+    private sealed record Write(WriteKind Kind, string Id, string? Json, string? IfMatch);
+
+    private async Task<IReadOnlyList<string>> WriteAsync(ContainerDefinition container, string partitionKey, IReadOnlyList<Write> writes, CancellationToken cancellationToken)
+    {
+        Ensure(container);
+        var levels = FullLevels(container, partitionKey);
+        foreach (var write in writes)
+        {
+            ValidateId(write.Id);
+        }
+
+        var table = Table(container);
+        var hierarchical = IsHierarchical(container);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var etags = new List<string>(writes.Count);
+        foreach (var write in writes)
+        {
+            var key = new DocumentKey(partitionKey, write.Id);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$pk", partitionKey);
+            command.Parameters.AddWithValue("$id", write.Id);
+            var etag = NewETag();
+            command.Parameters.AddWithValue("$etag", etag);
+            if (write.Json is not null)
+            {
+                command.Parameters.AddWithValue("$body", write.Json);
+            }
+
+            if (write.IfMatch is not null)
+            {
+                command.Parameters.AddWithValue("$ifMatch", write.IfMatch);
+            }
+
+            var insert = hierarchical
+                ? $"INSERT INTO {table} (pk, pk1, id, etag, body) VALUES ($pk, $pk1, $id, $etag, $body)"
+                : $"INSERT INTO {table} (pk, id, etag, body) VALUES ($pk, $id, $etag, $body)";
+            if (hierarchical)
+            {
+                command.Parameters.AddWithValue("$pk1", levels[0]);
+            }
+
+            command.CommandText = write.Kind switch
+            {
+                WriteKind.Create => insert + " ON CONFLICT (pk, id) DO NOTHING",
+                WriteKind.Upsert => insert + " ON CONFLICT (pk, id) DO UPDATE SET etag = excluded.etag, body = excluded.body",
+                WriteKind.Replace => $"UPDATE {table} SET etag = $etag, body = $body WHERE pk = $pk AND id = $id AND etag = $ifMatch",
+                WriteKind.Delete when write.IfMatch is null => $"DELETE FROM {table} WHERE pk = $pk AND id = $id",
+                WriteKind.Delete => $"DELETE FROM {table} WHERE pk = $pk AND id = $id AND etag = $ifMatch",
+                _ => throw new InvalidOperationException(),
+            };
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                if (write.Kind == WriteKind.Create)
+                {
+                    throw new DocumentConflictException(key);
+                }
+
+                command.CommandText = $"SELECT 1 FROM {table} WHERE pk = $pk AND id = $id";
+                var exists = await command.ExecuteScalarAsync(cancellationToken) is not null;
+                throw exists ? new PreconditionFailedException(key) : new DocumentNotFoundException(key);
+            }
+
+            etags.Add(etag);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return etags;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _database.OpenAsync(cancellationToken);
+        connection.CreateFunction("itsm_fold", (string? value) => value?.ToLowerInvariant(), isDeterministic: true);
+        return connection;
+    }
+
+    private static string Table(ContainerDefinition container) => $"\"doc_{container.Name}\"";
+
+    private static string ArrayTable(ContainerDefinition container) => $"\"doc_{container.Name}__arr\"";
+
+    private static string Column(IndexedField field) => $"\"f_{field.Name}\"";
+
+    /// <summary>Creates the container's table, columns, indexes and triggers once per store (idempotent DDL).</summary>
+    private void Ensure(ContainerDefinition container)
+    {
+        if (_ensured.TryGetValue(container.Name, out var known))
+        {
+            if (!SameDefinition(known, container))
+            {
+                throw new ArgumentException($"Container '{container.Name}' is used with two different definitions.", nameof(container));
+            }
+
+            return;
+        }
+
+        ValidateContainer(container);
+        lock (_schemaGate)
+        {
+            if (_ensured.ContainsKey(container.Name))
+            {
+                Ensure(container);
+                return;
+            }
+
+            using var connection = _database.Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            CreateSchema(connection, transaction, container);
+            transaction.Commit();
+            _ensured[container.Name] = container;
+        }
+    }
+
+    private static bool SameDefinition(ContainerDefinition a, ContainerDefinition b) =>
+        a.PartitionKeyPaths.SequenceEqual(b.PartitionKeyPaths, StringComparer.Ordinal) && a.Fields.SequenceEqual(b.Fields);
+
+    private static void CreateSchema(SqliteConnection connection, SqliteTransaction transaction, ContainerDefinition container)
+    {
+        var name = container.Name;
+        var table = Table(container);
+        var arrays = ArrayTable(container);
+        var hierarchical = IsHierarchical(container);
+        var ddl = new StringBuilder();
+        ddl.Append($"""
+            CREATE TABLE IF NOT EXISTS {table} (
+                seq INTEGER PRIMARY KEY,
+                pk TEXT NOT NULL,
+                {(hierarchical ? "pk1 TEXT NOT NULL," : string.Empty)}
+                id TEXT NOT NULL,
+                etag TEXT NOT NULL,
+                body TEXT NOT NULL CHECK (json_valid(body)),
+                UNIQUE (pk, id));
+            CREATE TABLE IF NOT EXISTS {arrays} (
+                field TEXT NOT NULL,
+                value TEXT NOT NULL,
+                pk1 TEXT NOT NULL,
+                pk TEXT NOT NULL,
+                doc INTEGER NOT NULL,
+                PRIMARY KEY (field, value, pk, doc)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS "ix_{name}__arr_doc" ON {arrays} (doc);
+            """);
+        if (hierarchical)
+        {
+            ddl.Append($"""
+                CREATE INDEX IF NOT EXISTS "ix_{name}__l1" ON {table} (pk1, id, pk);
+                CREATE INDEX IF NOT EXISTS "ix_{name}__arr_l1" ON {arrays} (field, value, pk1);
+                """);
+        }
+
+        SqliteDatabase.Execute(connection, ddl.ToString(), transaction);
+
+        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT name FROM pragma_table_xinfo('doc_{name}')";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        ddl.Clear();
+        foreach (var field in container.Fields.Where(f => f.Type != FieldType.TextArray))
+        {
+            var column = Column(field);
+            if (!existing.Contains("f_" + field.Name))
+            {
+                var extract = $"json_extract(body, '{field.JsonPath}')";
+                var expression = field.Type == FieldType.Instant
+                    ? $"CAST(round(unixepoch({extract}, 'subsec') * 1000) AS INTEGER)"
+                    : extract;
+                ddl.Append($"ALTER TABLE {table} ADD COLUMN {column} ANY GENERATED ALWAYS AS ({expression}) VIRTUAL;\n");
+            }
+
+            ddl.Append($"CREATE INDEX IF NOT EXISTS \"ix_{name}_{field.Name}\" ON {table} (pk, {column}, id);\n");
+            if (hierarchical)
+            {
+                ddl.Append($"CREATE INDEX IF NOT EXISTS \"ix_{name}_{field.Name}_l1\" ON {table} (pk1, {column}, id, pk);\n");
+            }
+        }
+
+        // Triggers keep the array side table in step with every write, inside the writing transaction.
+        var arrayFields = container.Fields.Where(f => f.Type == FieldType.TextArray).ToList();
+        string Explode(string row) => string.Concat(arrayFields.Select(f =>
+            $"INSERT OR IGNORE INTO {arrays} (field, value, pk1, pk, doc) SELECT '{f.Name}', j.value, {row}.{(hierarchical ? "pk1" : "pk")}, {row}.pk, {row}.seq "
+            + $"FROM json_each({row}.body, '{f.JsonPath}') j WHERE j.type = 'text' AND json_type({row}.body, '{f.JsonPath}') = 'array';\n"));
+        ddl.Append($"""
+            DROP TRIGGER IF EXISTS "tr_{name}_ai";
+            DROP TRIGGER IF EXISTS "tr_{name}_au";
+            DROP TRIGGER IF EXISTS "tr_{name}_ad";
+            CREATE TRIGGER "tr_{name}_ad" AFTER DELETE ON {table} BEGIN DELETE FROM {arrays} WHERE doc = OLD.seq; END;
+
+            """);
+        if (arrayFields.Count > 0)
+        {
+            ddl.Append($"CREATE TRIGGER \"tr_{name}_ai\" AFTER INSERT ON {table} BEGIN\n{Explode("NEW")}END;\n");
+            ddl.Append($"CREATE TRIGGER \"tr_{name}_au\" AFTER UPDATE OF body ON {table} BEGIN\nDELETE FROM {arrays} WHERE doc = OLD.seq;\n{Explode("NEW")}END;\n");
+
+            // Backfill fields declared after documents were written (a no-op when the side table is current).
+            foreach (var field in arrayFields)
+            {
+                ddl.Append($"""
+                    INSERT OR IGNORE INTO {arrays} (field, value, pk1, pk, doc)
+                    SELECT '{field.Name}', j.value, t.{(hierarchical ? "pk1" : "pk")}, t.pk, t.seq FROM {table} t, json_each(t.body, '{field.JsonPath}') j
+                    WHERE j.type = 'text' AND json_type(t.body, '{field.JsonPath}') = 'array'
+                      AND NOT EXISTS (SELECT 1 FROM {arrays} WHERE field = '{field.Name}');
+
+                    """);
+            }
+        }
+
+        SqliteDatabase.Execute(connection, ddl.ToString(), transaction);
+    }
+}
