@@ -40,6 +40,10 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
     private Task activityLoop = Task.CompletedTask;
     private int state = Created;
 
+    // For WaitForIdleAsync: passes of a dispatcher in progress, and work started so far.
+    private int claiming;
+    private long generation;
+
     public EmbeddedDurableEngine(EmbeddedEngineOptions options, IDurableFunctionInvoker invoker, TimeProvider time, ILogger<EmbeddedDurableEngine>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -226,16 +230,27 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Nothing running, nothing claimed and nothing ready in the database. The in-memory check is
+    /// repeated after the database one: work claimed in between (an activity locked, so no longer
+    /// "ready", but not yet in the running set) shows up as a changed generation.
+    /// </summary>
     private bool IsIdle()
     {
-        if (!episodes.IsEmpty || !activities.IsEmpty)
+        var before = Interlocked.Read(ref generation);
+        if (!NothingInFlight())
         {
             return false;
         }
 
         var now = time.GetUtcNow();
-        return !store.AnyReadyInstance(now, [.. episodes.Keys]) && !store.AnyReadyActivity(now, [.. activities.Keys]);
+        return !store.AnyReadyInstance(now, [.. episodes.Keys])
+            && !store.AnyReadyActivity(now, [.. activities.Keys])
+            && NothingInFlight()
+            && Interlocked.Read(ref generation) == before;
     }
+
+    private bool NothingInFlight() => Volatile.Read(ref claiming) == 0 && episodes.IsEmpty && activities.IsEmpty;
 
     // ------------------------------------------------------------------ orchestration dispatch
 
@@ -245,6 +260,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
         {
             var wake = orchestrationWake.Arm();
             DateTimeOffset? due;
+            Interlocked.Increment(ref claiming);
             try
             {
                 var now = time.GetUtcNow();
@@ -273,6 +289,11 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
                 logger.LogError(exception, "The orchestration dispatcher could not read the schedule; retrying in a second");
                 due = time.GetUtcNow().AddSeconds(1);
             }
+            finally
+            {
+                Interlocked.Decrement(ref claiming);
+                changed.Set();
+            }
 
             await WaitAsync(wake, due, stop);
         }
@@ -282,6 +303,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
     {
         var run = new Task<Task>(() => RunEpisodeAsync(instanceId));
         episodes[instanceId] = run.Unwrap();
+        Interlocked.Increment(ref generation);
         run.Start(TaskScheduler.Default);
     }
 
@@ -374,6 +396,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
         {
             var wake = activityWake.Arm();
             DateTimeOffset? due;
+            Interlocked.Increment(ref claiming);
             try
             {
                 var now = time.GetUtcNow();
@@ -402,6 +425,11 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
                 logger.LogError(exception, "The activity dispatcher could not read the work items; retrying in a second");
                 due = time.GetUtcNow().AddSeconds(1);
             }
+            finally
+            {
+                Interlocked.Decrement(ref claiming);
+                changed.Set();
+            }
 
             await WaitAsync(wake, due, stop);
         }
@@ -411,6 +439,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
     {
         var run = new Task<Task>(() => RunActivityAsync(item));
         activities[item.Id] = run.Unwrap();
+        Interlocked.Increment(ref generation);
         run.Start(TaskScheduler.Default);
     }
 

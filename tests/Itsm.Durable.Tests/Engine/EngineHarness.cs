@@ -18,10 +18,12 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         Options = options;
         Invoker = new RegistryInvoker(registry);
-        Engine = new EmbeddedDurableEngine(options, Invoker, Clock);
+        Engine = new EmbeddedDurableEngine(options, Invoker, Clock, Log);
     }
 
     public FakeTimeProvider Clock { get; } = new(Start);
+
+    public EngineLog Log { get; } = new();
 
     public ActivityGate Gate { get; private init; } = new();
 
@@ -50,7 +52,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public async Task RestartAsync()
     {
         await Engine.DisposeAsync();
-        Engine = new EmbeddedDurableEngine(Options, Invoker, Clock);
+        Engine = new EmbeddedDurableEngine(Options, Invoker, Clock, Log);
         await Engine.StartAsync(CancellationToken.None);
     }
 
@@ -58,6 +60,7 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(Patience);
         Assert.True(await Engine.WaitForIdleAsync(timeout.Token), "The engine is not running.");
+        Assert.True(Log.Errors.IsEmpty, string.Join(Environment.NewLine, Log.Errors));
     }
 
     public async Task AdvanceAsync(TimeSpan delta)
