@@ -217,6 +217,56 @@ internal sealed class DurableStore
     /// </summary>
     public EpisodeWork? LoadEpisode(string instanceId, DateTimeOffset now)
     {
+        // Read first without the write lock; the rare discard paths take it.
+        using (var connection = Open())
+        using (var transaction = connection.BeginTransaction(deferred: true))
+        {
+            var instance = ReadInstance(connection, transaction, instanceId);
+            if (instance is not null && !instance.Status.IsTerminal())
+            {
+                var work = ReadEpisode(connection, transaction, instance, now, out var hasStale);
+                if (!hasStale && work is not null)
+                {
+                    return work;
+                }
+            }
+        }
+
+        return LoadEpisodeDiscarding(instanceId, now);
+    }
+
+    private static EpisodeWork? ReadEpisode(SqliteConnection connection, SqliteTransaction transaction, InstanceRow instance, DateTimeOffset now, out bool hasStale)
+    {
+        hasStale = false;
+        var ids = new List<long>();
+        var messages = new List<HistoryEvent>();
+        using (var command = Command(
+            connection,
+            transaction,
+            "SELECT id, execution_id, event FROM durable_messages WHERE instance_id = $id AND visible_at <= $now ORDER BY priority, id",
+            ("$id", instance.InstanceId),
+            ("$now", now.UtcTicks)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var executionId = NullableString(reader, 1);
+                if (executionId is not null && executionId != instance.ExecutionId)
+                {
+                    hasStale = true;
+                    continue;
+                }
+
+                ids.Add(reader.GetInt64(0));
+                messages.Add(HistoryEvent.Parser.ParseFrom((byte[])reader[2]));
+            }
+        }
+
+        return messages.Count == 0 ? null : new EpisodeWork(instance, ReadHistory(connection, transaction, instance.InstanceId), ids, messages);
+    }
+
+    private EpisodeWork? LoadEpisodeDiscarding(string instanceId, DateTimeOffset now)
+    {
         using var connection = Open();
         using var transaction = connection.BeginTransaction(deferred: false);
         var instance = ReadInstance(connection, transaction, instanceId);

@@ -311,6 +311,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
     {
         var token = abandon.Token;
         var now = time.GetUtcNow();
+        var scheduledActivities = false;
         try
         {
             var work = store.LoadEpisode(instanceId, now);
@@ -346,6 +347,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
 
             var commit = EpisodePlanner.Plan(work, newEvents, response, failure, now, NewExecutionId);
             store.CommitEpisode(commit, now);
+            scheduledActivities = commit.Activities.Count > 0;
             if (commit.Status.IsTerminal())
             {
                 LogCompletion(instanceId, name, commit);
@@ -372,7 +374,13 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
         finally
         {
             episodes.TryRemove(instanceId, out _);
-            Changed();
+            orchestrationWake.Set();
+            if (scheduledActivities)
+            {
+                activityWake.Set();
+            }
+
+            changed.Set();
         }
     }
 
@@ -468,13 +476,16 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
                 {
                     return; // Abandoned: the lock expires and the activity runs again.
                 }
+
                 catch (Exception exception)
                 {
                     result = ActivityResult.Failed(TaskFailureDetails.FromException(exception));
                 }
                 finally
                 {
-                    await renewal.CancelAsync();
+                    // Cancel, not CancelAsync: this can run inside the abandon token's callbacks, where
+                    // an awaited CancelAsync of the linked source was seen never to complete.
+                    renewal.Cancel();
                     await renewing;
                 }
             }
@@ -528,7 +539,7 @@ public sealed class EmbeddedDurableEngine : IAsyncDisposable
             {
                 using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 await Task.WhenAny(wake, Task.Delay(delay < options.MaxWait ? delay : options.MaxWait, time, cancel.Token));
-                await cancel.CancelAsync();
+                cancel.Cancel(); // Releases the timer.
             }
         }
         else
