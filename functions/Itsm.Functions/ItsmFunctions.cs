@@ -1,6 +1,7 @@
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions;
 
@@ -11,11 +12,12 @@ public static class ItsmFunctions
     {
         var functions = new FunctionCatalogBuilder()
             .MapHealth()
-            .MapIntake();
+            .MapIntake()
+            .MapTickets();
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake();
+        services.AddIntake().AddTickets();
 }

@@ -1,4 +1,5 @@
 using Itsm.Functions.Hosting;
+using Itsm.Functions.Storage;
 using Itsm.Functions.Storage.Sqlite;
 
 namespace Itsm.Functions.Health;
@@ -11,14 +12,30 @@ public static class HealthFunctions
     private static async Task<HttpResponseOutput> GetHealthAsync(HttpFunctionContext context)
     {
         var host = context.Services.GetRequiredService<HostInfo>();
-        var database = context.Services.GetRequiredService<SqliteDatabase>();
-        var reachable = await database.IsReachableAsync(context.CancellationToken);
+        var store = context.Services.GetRequiredService<StoreInfo>();
+        var reachable = store.Provider == StoreProvider.Sqlite
+            ? await context.Services.GetRequiredService<SqliteDatabase>().IsReachableAsync(context.CancellationToken)
+            : await IsReachableAsync(context.Services.GetRequiredService<IDocumentStore>(), context.CancellationToken);
         var report = new HealthReport(
             reachable ? "Healthy" : "Unhealthy",
             host.Version,
             host.Mode == HostMode.Standalone ? "standalone" : "functions",
-            new DatabaseHealth("sqlite", reachable));
+            new DatabaseHealth(store.Provider.ToString().ToLowerInvariant(), reachable));
         return HttpResults.JsonBody(reachable ? 200 : 503, report, new Dictionary<string, string> { ["Cache-Control"] = "no-store" });
+    }
+
+    /// <summary>A point read of a document that never exists: 404 from the store means it answers.</summary>
+    private static async Task<bool> IsReachableAsync(IDocumentStore store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.ReadAsync<object>(Tickets.TicketStore.Counters, new DocumentKey("health-probe", "health-probe"), cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Itsm.Functions.Hosting.Standalone;
 using Itsm.Functions.Security;
+using Itsm.Functions.Storage;
 using Itsm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -66,6 +67,7 @@ public static class ItsmApp
         services.AddSingleton<FunctionDispatcher>();
         services.AddSingleton<Durable.DurableClientResolver>();
         services.AddItsmSecurity(builder.Configuration, underFunctionsHost: mode == HostMode.CustomHandler);
+        services.AddItsmStorage(builder.Configuration, underFunctionsHost: mode == HostMode.CustomHandler);
         services.AddItsmFeatures();
 
         if (mode == HostMode.Standalone)

@@ -106,6 +106,9 @@ public sealed record Ticket
 
     public required string Number { get; init; }
 
+    /// <summary>Counts the writes of this ticket; its audit events, comments and time entries carry the revision that added them.</summary>
+    public int Revision { get; init; }
+
     public required TicketType Type { get; init; }
 
     public required TicketState State { get; init; }

@@ -9,7 +9,7 @@ public sealed record FieldChange(string Field, JsonElement? Old, JsonElement? Ne
 /// One append-only audit record: who did what, when, through which channel, and each field's old and new
 /// value. Stored in the ticket's partition, written in the same transaction as the change it records.
 /// </summary>
-public sealed record AuditEvent
+public sealed record AuditEvent : ITicketRecord
 {
     public const string DocumentType = "audit";
 
@@ -33,6 +33,10 @@ public sealed record AuditEvent
 
     /// <summary>True when the event only concerns internal work (work notes): requesters never see it.</summary>
     public bool Internal { get; init; }
+
+    public int Sequence { get; init; }
+
+    public ITicketRecord WithSequence(int sequence) => this with { Sequence = sequence };
 }
 
 /// <summary>Computes the field changes between two versions of a ticket, for the audit trail.</summary>

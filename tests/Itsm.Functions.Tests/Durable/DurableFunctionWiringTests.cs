@@ -19,7 +19,7 @@ public class DurableFunctionWiringTests
     private static Task<StandaloneApp> StartUnderFunctionsHostAsync() =>
         StandaloneApp.StartAsync(
             functions => functions.MapDurableFunctions(SampleDurableFunctions.Create()),
-            new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43118", ["Itsm:Auth:TenantId"] = "8f1c2a9e-6b0d-4f5e-9a3c-2d7e1b4c6a80", ["Itsm:Auth:Audience"] = "api://itsm-tests" });
+            new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43118", ["Itsm:Auth:TenantId"] = "8f1c2a9e-6b0d-4f5e-9a3c-2d7e1b4c6a80", ["Itsm:Auth:Audience"] = "api://itsm-tests", ["Itsm:Store:Provider"] = "Sqlite" });
 
     private static StringContent Envelope(JsonObject data, JsonObject? metadata = null) =>
         new(new JsonObject { ["Data"] = data, ["Metadata"] = metadata ?? new JsonObject() }.ToJsonString(), Encoding.UTF8, "application/json");

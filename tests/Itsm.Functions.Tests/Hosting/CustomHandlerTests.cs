@@ -13,7 +13,7 @@ public class CustomHandlerTests
 
     private static Task<StandaloneApp> StartUnderFunctionsHostAsync(IDictionary<string, string?>? settings = null)
     {
-        var all = new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43117", ["Itsm:Auth:TenantId"] = EntraTenant, ["Itsm:Auth:Audience"] = "api://itsm-tests" };
+        var all = new Dictionary<string, string?> { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = "43117", ["Itsm:Auth:TenantId"] = EntraTenant, ["Itsm:Auth:Audience"] = "api://itsm-tests", ["Itsm:Store:Provider"] = "Sqlite" };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;

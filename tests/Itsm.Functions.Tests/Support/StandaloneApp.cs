@@ -64,6 +64,16 @@ public sealed class StandaloneApp : IAsyncDisposable
         return new StandaloneApp(app, directory, clock);
     }
 
+    /// <summary>A client that calls as the given user: a dev token signed with this app's dev key.</summary>
+    public HttpClient As(string userId, string tenantId = "contoso", params string[] roles)
+    {
+        var token = Itsm.Functions.Security.DevTokens.Mint(
+            Itsm.Functions.Security.AuthOptions.DefaultDevKeyPath(DatabasePath), userId, roles, tenantId, name: userId, now: Clock.GetUtcNow());
+        var client = App.GetTestClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

@@ -1,0 +1,508 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Security;
+using Itsm.Functions.Storage;
+
+namespace Itsm.Functions.Tickets;
+
+/// <summary>The ticket use cases behind the API: who may do what, the rules, and writing with an audit trail.</summary>
+public sealed class TicketService(TicketStore store, TimeProvider time)
+{
+    private const int MaxConflictRetries = 5;
+
+    private static readonly string[] RequesterActions = ["comment", "reopen", "close", "cancel"];
+
+    public PriorityMatrix Matrix { get; } = PriorityMatrix.Default;
+
+    public TicketPolicy Policy { get; } = TicketPolicy.Default;
+
+    public async Task<HttpResponseOutput> CreateAsync(ApiContext api)
+    {
+        var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
+        if (body is null)
+        {
+            return HttpResults.ValidationProblem(parseErrors);
+        }
+
+        var forbidden = TicketInput.ForbiddenFields(body, api.Caller, creating: true);
+        if (forbidden.Count > 0)
+        {
+            return ApiFunctions.Forbidden("Some fields may not be set by your role.", forbidden);
+        }
+
+        var type = TicketInput.ReadType(body, api.Caller);
+        var now = time.GetUtcNow();
+        var id = Guid.NewGuid().ToString("N");
+        var draft = TicketInput.ReadNew(body, api.Caller, id, "pending", type ?? TicketType.Incident, now, Matrix);
+        body.RejectUnknown();
+        if (body.HasErrors || type is null)
+        {
+            return HttpResults.ValidationProblem(body.Errors);
+        }
+
+        var ticket = draft with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
+        var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken);
+        return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>
+        {
+            ["Location"] = $"/api/tickets/{ticket.Id}",
+            ["ETag"] = created.ETag,
+        });
+    }
+
+    public async Task<HttpResponseOutput> GetAsync(ApiContext api, string ticketId)
+    {
+        var stored = await ReadVisibleAsync(api, ticketId);
+        return stored is null
+            ? ApiFunctions.NotFound($"Ticket '{ticketId}'")
+            : HttpResults.Ok(View(stored.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = stored.ETag });
+    }
+
+    public async Task<HttpResponseOutput> PatchAsync(ApiContext api, string ticketId)
+    {
+        if (!api.Caller.IsAgent)
+        {
+            return ApiFunctions.Forbidden("Requesters add comments to their tickets instead of editing them.");
+        }
+
+        var ifMatch = api.Request.Header("If-Match");
+        if (string.IsNullOrEmpty(ifMatch))
+        {
+            return HttpResults.Problem(428, "If-Match is required.", "Send the ETag of the version you read, so that nobody's change is overwritten.");
+        }
+
+        var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
+        if (body is null)
+        {
+            return HttpResults.ValidationProblem(parseErrors);
+        }
+
+        var forbidden = TicketInput.ForbiddenFields(body, api.Caller, creating: false);
+        if (forbidden.Count > 0)
+        {
+            return ApiFunctions.Forbidden("Some fields cannot be changed.", forbidden);
+        }
+
+        var stored = await ReadVisibleAsync(api, ticketId);
+        if (stored is null)
+        {
+            return ApiFunctions.NotFound($"Ticket '{ticketId}'");
+        }
+
+        if (stored.Document.State is TicketState.Closed or TicketState.Cancelled)
+        {
+            return HttpResults.Problem(409, "The ticket is finished.", $"{stored.Document.Number} is {stored.Document.State} and can no longer be edited.");
+        }
+
+        var now = time.GetUtcNow();
+        var updated = TicketInput.Apply(stored.Document, body, creating: false, Matrix) with { UpdatedAt = now };
+        body.RejectUnknown();
+        if (body.HasErrors)
+        {
+            return HttpResults.ValidationProblem(body.Errors);
+        }
+
+        if (ifMatch != stored.ETag)
+        {
+            return PreconditionFailed(stored.Document);
+        }
+
+        var changes = TicketAudit.Diff(stored.Document, updated);
+        if (changes.Count == 0)
+        {
+            return HttpResults.Ok(View(stored.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = stored.ETag });
+        }
+
+        try
+        {
+            var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken);
+            return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
+        }
+        catch (PreconditionFailedException)
+        {
+            return PreconditionFailed(stored.Document);
+        }
+    }
+
+    public async Task<HttpResponseOutput> ActAsync(ApiContext api, string ticketId, string action)
+    {
+        var body = JsonBodyReader.Parse(string.IsNullOrWhiteSpace(api.Request.Body) ? "{}" : api.Request.Body, out var parseErrors);
+        if (body is null)
+        {
+            return HttpResults.ValidationProblem(parseErrors);
+        }
+
+        var ifMatch = api.Request.Header("If-Match");
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await ReadVisibleAsync(api, ticketId);
+            if (stored is null)
+            {
+                return ApiFunctions.NotFound($"Ticket '{ticketId}'");
+            }
+
+            if (ifMatch is not null && ifMatch != stored.ETag)
+            {
+                return PreconditionFailed(stored.Document);
+            }
+
+            var outcome = await DecideAsync(api, stored.Document, action, body);
+            if (outcome.Response is not null)
+            {
+                return outcome.Response;
+            }
+
+            try
+            {
+                var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken);
+                return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
+            }
+            catch (PreconditionFailedException) when (ifMatch is null && attempt < MaxConflictRetries)
+            {
+                // Someone changed the ticket meanwhile: decide again on the fresh version.
+            }
+            catch (PreconditionFailedException)
+            {
+                return PreconditionFailed(stored.Document);
+            }
+        }
+    }
+
+    public async Task<HttpResponseOutput> CommentsAsync(ApiContext api, string ticketId)
+    {
+        var stored = await ReadVisibleAsync(api, ticketId);
+        if (stored is null)
+        {
+            return ApiFunctions.NotFound($"Ticket '{ticketId}'");
+        }
+
+        var comments = await ReadAllAsync<TicketComment>(api, ticketId, TicketComment.DocumentType);
+        return HttpResults.Ok(new { items = comments.Where(c => api.Caller.IsAgent || c.Kind == CommentKind.Public) });
+    }
+
+    public async Task<HttpResponseOutput> HistoryAsync(ApiContext api, string ticketId)
+    {
+        var stored = await ReadVisibleAsync(api, ticketId);
+        if (stored is null)
+        {
+            return ApiFunctions.NotFound($"Ticket '{ticketId}'");
+        }
+
+        var events = (await ReadAllAsync<AuditEvent>(api, ticketId, AuditEvent.DocumentType))
+            .Where(e => api.Caller.IsAgent || !e.Internal)
+            .ToArray();
+        var format = api.Request.QueryValue("format");
+        if (string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return new HttpResponseOutput(200, new Dictionary<string, string>
+            {
+                ["Content-Type"] = "text/csv; charset=utf-8",
+                ["Content-Disposition"] = $"attachment; filename=\"{stored.Document.Number}-history.csv\"",
+            }, HistoryCsv(events));
+        }
+
+        return format is null or "json"
+            ? HttpResults.Ok(new { ticket = stored.Document.Number, items = events })
+            : HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = ["must be json or csv."] });
+    }
+
+    public async Task<HttpResponseOutput> ListAsync(ApiContext api)
+    {
+        var query = TicketListQuery.Parse(api.Request, api.Caller);
+        if (query.Errors.Count > 0)
+        {
+            return HttpResults.ValidationProblem(query.Errors);
+        }
+
+        try
+        {
+            var page = await store.QueryTicketsAsync(api.Caller.TenantId, query.Filters, query.Sort, query.PageSize, query.Continuation, api.CancellationToken);
+            return HttpResults.Ok(new { items = page.Items.Select(i => View(i.Document, api.Caller)), continuationToken = page.ContinuationToken });
+        }
+        catch (InvalidContinuationTokenException ex)
+        {
+            return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["continuationToken"] = [ex.Message] });
+        }
+    }
+
+    private async Task<Decision> DecideAsync(ApiContext api, Ticket ticket, string action, JsonBodyReader body)
+    {
+        var caller = api.Caller;
+        var now = time.GetUtcNow();
+        if (!caller.IsAgent && !RequesterActions.Contains(action))
+        {
+            return Decision.Deny(ApiFunctions.Forbidden($"Requesters may not '{action}' a ticket."));
+        }
+
+        switch (action)
+        {
+            case "comment" or "work-note":
+            {
+                if (action == "work-note" && !caller.IsAgent)
+                {
+                    return Decision.Deny(ApiFunctions.Forbidden("Only agents write work notes."));
+                }
+
+                var text = body.String("body", required: true, maxLength: 10_000);
+                body.RejectUnknown();
+                if (body.HasErrors)
+                {
+                    return Decision.Deny(HttpResults.ValidationProblem(body.Errors));
+                }
+
+                var kind = action == "comment" ? CommentKind.Public : CommentKind.WorkNote;
+                var comment = new TicketComment
+                {
+                    Id = NewId(), TenantId = ticket.TenantId, TicketId = ticket.Id, Kind = kind,
+                    Author = new PersonRef(caller.UserId, caller.Name, caller.Email), At = now, Body = text!, Channel = "api",
+                };
+                var updated = ticket with { UpdatedAt = now };
+                var audit = Audit(updated, action, caller, [], now) with { Internal = kind == CommentKind.WorkNote };
+                return Decision.Write(updated, comment, audit);
+            }
+
+            case "time-entry":
+            {
+                var minutes = body.Int("minutes", 1, 24 * 60, required: true);
+                var note = body.String("note", maxLength: 1000);
+                body.RejectUnknown();
+                if (body.HasErrors)
+                {
+                    return Decision.Deny(HttpResults.ValidationProblem(body.Errors));
+                }
+
+                var entry = new TimeEntry { Id = NewId(), TenantId = ticket.TenantId, TicketId = ticket.Id, Agent = caller.UserId, At = now, Minutes = minutes!.Value, Note = note };
+                var updated = ticket with { TimeWorkedMinutes = ticket.TimeWorkedMinutes + minutes.Value, UpdatedAt = now };
+                var audit = Audit(updated, action, caller, TicketAudit.Diff(ticket, updated), now) with { Internal = true };
+                return Decision.Write(updated, entry, audit);
+            }
+
+            case "link":
+            {
+                var kind = body.Enum<TicketLinkKind>("kind", required: true, allowed: [TicketLinkKind.ParentOf, TicketLinkKind.ChildOf, TicketLinkKind.CausedBy, TicketLinkKind.ImplementedBy]);
+                var targetId = body.String("ticketId", required: true, maxLength: 64);
+                body.RejectUnknown();
+                if (body.HasErrors)
+                {
+                    return Decision.Deny(HttpResults.ValidationProblem(body.Errors));
+                }
+
+                var target = await store.ReadAsync(ticket.TenantId, targetId!, api.CancellationToken);
+                if (target is null || target.Document.Id == ticket.Id)
+                {
+                    return Decision.Deny(HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["ticketId"] = ["must name another ticket of your organisation."] }));
+                }
+
+                var expectedType = kind switch
+                {
+                    TicketLinkKind.CausedBy => TicketType.Problem,
+                    TicketLinkKind.ImplementedBy => TicketType.Change,
+                    _ => (TicketType?)null,
+                };
+                if (expectedType is { } required && target.Document.Type != required)
+                {
+                    return Decision.Deny(HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["ticketId"] = [$"A {kind} link must point to a {required}."] }));
+                }
+
+                if (ticket.Links.Any(l => l.Kind == kind && l.TicketId == target.Document.Id))
+                {
+                    return Decision.Deny(HttpResults.Problem(409, "Already linked.", $"{ticket.Number} already has this link to {target.Document.Number}."));
+                }
+
+                var updated = ticket with { Links = [.. ticket.Links, new TicketLink(kind!.Value, target.Document.Id, target.Document.Number)], UpdatedAt = now };
+                var audit = Audit(updated, action, caller, TicketAudit.Diff(ticket, updated), now);
+                return Decision.Write(updated, audit);
+            }
+
+            case "merge":
+                return await MergeAsync(api, ticket, body, now);
+
+            default:
+                return Transition(api, ticket, action, body, now);
+        }
+    }
+
+    private Decision Transition(ApiContext api, Ticket ticket, string action, JsonBodyReader body, DateTimeOffset now)
+    {
+        var caller = api.Caller;
+        if (!TicketLifecycle.IsTransition(ticket.Type, action))
+        {
+            return Decision.Deny(HttpResults.Problem(404, "Unknown action.", $"A {ticket.Type} has no action '{action}'. Transitions now possible: {string.Join(", ", TicketLifecycle.AvailableActions(ticket))}; also comment, work-note, link, time-entry, merge."));
+        }
+
+        if (action == "authorize" && !(caller.IsInRole(AppRoles.ChangeManager) || caller.IsAdmin))
+        {
+            return Decision.Deny(ApiFunctions.Forbidden("Only change managers authorise changes."));
+        }
+
+        if (!caller.IsAgent && action == "cancel" && ticket.State != TicketState.New)
+        {
+            return Decision.Deny(ApiFunctions.Forbidden("Requesters can cancel a ticket only before an agent starts on it."));
+        }
+
+        var request = new TransitionRequest(
+            action,
+            body.Enum<HoldReason>("holdReason"),
+            body.String("resolutionCode", maxLength: 50),
+            body.String("resolutionNotes", maxLength: 4000),
+            body.String("rootCause", maxLength: 4000),
+            body.String("workaround", maxLength: 4000),
+            body.String("reviewOutcome", maxLength: 50),
+            body.String("reason", maxLength: 1000));
+        body.RejectUnknown();
+        if (body.HasErrors)
+        {
+            return Decision.Deny(HttpResults.ValidationProblem(body.Errors));
+        }
+
+        var outcome = TicketLifecycle.Apply(ticket, request, caller.UserId, now, Policy);
+        if (outcome.Conflict is not null)
+        {
+            return Decision.Deny(HttpResults.Problem(409, "Not possible now.", outcome.Conflict));
+        }
+
+        if (!outcome.Succeeded)
+        {
+            return Decision.Deny(HttpResults.ValidationProblem(outcome.Errors!));
+        }
+
+        var audit = Audit(outcome.Value!, action, caller, TicketAudit.Diff(ticket, outcome.Value!), now);
+        return request.Reason is null
+            ? Decision.Write(outcome.Value!, audit)
+            : Decision.Write(outcome.Value!, audit with { Changes = [.. audit.Changes, new FieldChange("reason", null, JsonSerializer.SerializeToElement(request.Reason))] });
+    }
+
+    /// <summary>
+    /// Merges this ticket into another. The two tickets live in different partitions, so this is two
+    /// transactions: the survivor gains the watchers first (harmless if the second step fails), then the
+    /// duplicate is closed.
+    /// </summary>
+    private async Task<Decision> MergeAsync(ApiContext api, Ticket duplicate, JsonBodyReader body, DateTimeOffset now)
+    {
+        var intoId = body.String("into", required: true, maxLength: 64);
+        body.RejectUnknown();
+        if (body.HasErrors)
+        {
+            return Decision.Deny(HttpResults.ValidationProblem(body.Errors));
+        }
+
+        var survivor = await store.ReadAsync(duplicate.TenantId, intoId!, api.CancellationToken);
+        if (survivor is null)
+        {
+            return Decision.Deny(HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["into"] = ["must name another ticket of your organisation."] }));
+        }
+
+        var outcome = TicketMerge.Merge(duplicate, survivor.Document, api.Caller.UserId, now);
+        if (!outcome.Succeeded)
+        {
+            return Decision.Deny(HttpResults.Problem(409, "Cannot merge.", outcome.Conflict));
+        }
+
+        var (closed, merged) = outcome.Value;
+        if (TicketAudit.Diff(survivor.Document, merged) is { Count: > 0 } survivorChanges)
+        {
+            try
+            {
+                await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
+            }
+            catch (PreconditionFailedException)
+            {
+                return Decision.Deny(HttpResults.Problem(412, "The target ticket changed.", $"{merged.Number} was changed meanwhile; try the merge again."));
+            }
+        }
+
+        var audit = Audit(closed, "merge", api.Caller, TicketAudit.Diff(duplicate, closed), now);
+        return Decision.Write(closed, audit);
+    }
+
+    private async Task<StoredDocument<Ticket>?> ReadVisibleAsync(ApiContext api, string ticketId)
+    {
+        if (string.IsNullOrEmpty(ticketId) || ticketId.Length > 64 || ticketId.Contains(DocumentKey.LevelSeparator, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var stored = await store.ReadAsync(api.Caller.TenantId, ticketId, api.CancellationToken);
+        return stored is not null && (api.Caller.IsAgent || stored.Document.Requester.Id == api.Caller.UserId) ? stored : null;
+    }
+
+    private async Task<List<T>> ReadAllAsync<T>(ApiContext api, string ticketId, string docType)
+    {
+        var all = new List<T>();
+        string? continuation = null;
+        do
+        {
+            var page = await store.QueryPartitionAsync<T>(api.Caller.TenantId, ticketId, docType, 500, continuation, api.CancellationToken);
+            all.AddRange(page.Items.Select(i => i.Document));
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        return all;
+    }
+
+    private static JsonObject View(Ticket ticket, CallerPrincipal caller)
+    {
+        var json = JsonSerializer.SerializeToNode(ticket, HttpResults.Json)!.AsObject();
+        json.Remove("docType");
+        json.Remove("ticketId");
+        json.Remove("tenantId");
+        var actions = caller.IsAgent
+            ? TicketLifecycle.AvailableActions(ticket)
+            : TicketLifecycle.AvailableActions(ticket).Where(a => RequesterActions.Contains(a)).ToArray();
+        json["availableActions"] = new JsonArray(actions.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
+        return json;
+    }
+
+    private static HttpResponseOutput PreconditionFailed(Ticket current) =>
+        HttpResults.Problem(412, "The ticket was changed by someone else.", $"{current.Number} has a newer version; read it again and reapply your change.");
+
+    private static AuditEvent Audit(Ticket ticket, string action, CallerPrincipal caller, IReadOnlyList<FieldChange> changes, DateTimeOffset now) => new()
+    {
+        Id = NewId(),
+        TenantId = ticket.TenantId,
+        TicketId = ticket.Id,
+        At = now,
+        Actor = caller.UserId,
+        Channel = "api",
+        Action = action,
+        Changes = changes,
+    };
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    private static string HistoryCsv(IEnumerable<AuditEvent> events)
+    {
+        var csv = new StringBuilder("at,actor,channel,action,field,old,new\n");
+        foreach (var e in events)
+        {
+            var rows = e.Changes.Count == 0 ? [new FieldChange("", null, null)] : e.Changes;
+            foreach (var change in rows)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{e.At:O},{Csv(e.Actor)},{Csv(e.Channel)},{Csv(e.Action)},{Csv(change.Field)},{Csv(change.Old?.GetRawText())},{Csv(change.New?.GetRawText())}\n");
+            }
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Csv(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        // Cells starting with = + - @ are neutralised so spreadsheets do not run them as formulas.
+        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
+        return safe.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
+    }
+
+    private sealed record Decision(Ticket? Ticket, IReadOnlyList<ITicketRecord> Appended, HttpResponseOutput? Response)
+    {
+        public static Decision Write(Ticket ticket, params ITicketRecord[] appended) => new(ticket, appended, null);
+
+        public static Decision Deny(HttpResponseOutput response) => new(null, [], response);
+    }
+}

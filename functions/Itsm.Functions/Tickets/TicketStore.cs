@@ -1,0 +1,182 @@
+using Itsm.Functions.Storage;
+
+namespace Itsm.Functions.Tickets;
+
+/// <summary>
+/// Where tickets live: the <c>tickets</c> container, partitioned by (tenantId, ticketId), holds each ticket
+/// with its comments, time entries and audit events, so a ticket and the record of its change are written
+/// in one transaction. Numbers come from per-tenant counters in <c>counters</c>.
+/// </summary>
+public sealed class TicketStore(IDocumentStore store)
+{
+    public static readonly ContainerDefinition Tickets = new(
+        "tickets",
+        ["/tenantId", "/ticketId"],
+        [
+            new("docType", "$.docType", FieldType.Text),
+            new("type", "$.type", FieldType.Text),
+            new("state", "$.state", FieldType.Text),
+            new("priority", "$.priority", FieldType.Number),
+            new("number", "$.number", FieldType.Text),
+            new("title", "$.title", FieldType.Text),
+            new("assignee", "$.assignee.id", FieldType.Text),
+            new("assignmentGroup", "$.assignmentGroup", FieldType.Text),
+            new("requester", "$.requester.id", FieldType.Text),
+            new("configurationItems", "$.configurationItems", FieldType.TextArray),
+            new("createdAt", "$.createdAt", FieldType.Instant),
+            new("updatedAt", "$.updatedAt", FieldType.Instant),
+            new("at", "$.at", FieldType.Instant),
+            new("sequence", "$.sequence", FieldType.Number),
+        ]);
+
+    public static readonly ContainerDefinition Counters = new("counters", ["/tenantId"], []);
+
+    private const int MaxAttempts = 50;
+
+    public static DocumentKey KeyOf(string tenantId, string ticketId) => new(DocumentKey.Compose(tenantId, ticketId), ticketId);
+
+    public Task<StoredDocument<Ticket>?> ReadAsync(string tenantId, string ticketId, CancellationToken cancellationToken) =>
+        store.ReadAsync<Ticket>(Tickets, KeyOf(tenantId, ticketId), cancellationToken);
+
+    /// <summary>
+    /// The next number of a type in a tenant, unique under concurrency: a counter document advanced by
+    /// ETag-conditional replace, retried when another writer got there first.
+    /// </summary>
+    public async Task<string> AllocateNumberAsync(string tenantId, TicketType type, CancellationToken cancellationToken)
+    {
+        var prefix = TicketNumbering.Prefix(type);
+        var key = new DocumentKey(tenantId, prefix);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var counter = await store.ReadAsync<TicketCounter>(Counters, key, cancellationToken);
+            try
+            {
+                if (counter is null)
+                {
+                    await store.CreateAsync(Counters, key, new TicketCounter(prefix, tenantId, 1), cancellationToken);
+                    return TicketNumbering.Format(type, 0);
+                }
+
+                await store.ReplaceAsync(Counters, key, counter.Document with { Next = counter.Document.Next + 1 }, counter.ETag, cancellationToken);
+                return TicketNumbering.Format(type, counter.Document.Next);
+            }
+            catch (Exception ex) when (ex is PreconditionFailedException or DocumentConflictException)
+            {
+                // Another ticket took this number; read the counter again.
+            }
+        }
+
+        throw new DocumentStoreException($"Could not allocate a {prefix} number after {MaxAttempts} attempts; the counter is too contended.");
+    }
+
+    /// <summary>Creates a ticket (revision 1) with its "created" audit event in one transaction.</summary>
+    public async Task<StoredDocument<Ticket>> CreateAsync(Ticket ticket, AuditEvent created, CancellationToken cancellationToken)
+    {
+        var first = ticket with { Revision = 1 };
+        var etags = await store.ExecuteBatchAsync(
+            Tickets,
+            DocumentKey.Compose(ticket.TenantId, ticket.Id),
+            [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created.WithSequence(1))],
+            cancellationToken);
+        return new StoredDocument<Ticket>(KeyOf(first.TenantId, first.Id), first, etags[0]);
+    }
+
+    /// <summary>
+    /// Replaces a ticket if it is still at <paramref name="ifMatch"/>, as its next revision, and appends the
+    /// audit event and any other new records of its partition (comments, time entries), all or nothing.
+    /// </summary>
+    public async Task<StoredDocument<Ticket>> UpdateAsync(Ticket ticket, string ifMatch, IReadOnlyList<ITicketRecord> appended, CancellationToken cancellationToken)
+    {
+        var next = ticket with { Revision = ticket.Revision + 1 };
+        var operations = new List<BatchOperation> { new BatchOperation.Replace(next.Id, next, ifMatch) };
+        operations.AddRange(appended.Select(record => new BatchOperation.Create(record.Id, record.WithSequence(next.Revision))));
+        var etags = await store.ExecuteBatchAsync(Tickets, DocumentKey.Compose(next.TenantId, next.Id), operations, cancellationToken);
+        return new StoredDocument<Ticket>(KeyOf(next.TenantId, next.Id), next, etags[0]);
+    }
+
+    public Task<DocumentPage<Ticket>> QueryTicketsAsync(string tenantId, IReadOnlyList<QueryFilter> filters, QuerySort sort, int pageSize, string? continuation, CancellationToken cancellationToken) =>
+        store.QueryAsync<Ticket>(
+            Tickets,
+            new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, Ticket.DocumentType), .. filters], sort, pageSize, continuation),
+            cancellationToken);
+
+    public Task<DocumentPage<T>> QueryPartitionAsync<T>(string tenantId, string ticketId, string docType, int pageSize, string? continuation, CancellationToken cancellationToken) =>
+        store.QueryAsync<T>(
+            Tickets,
+            new DocumentQuery(DocumentKey.Compose(tenantId, ticketId), [new QueryFilter("docType", FilterOperator.Equals, docType)], new QuerySort("sequence", Descending: false), pageSize, continuation),
+            cancellationToken);
+}
+
+public sealed record TicketCounter(string Id, string TenantId, long Next);
+
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<CommentKind>))]
+public enum CommentKind
+{
+    /// <summary>Visible to the requester.</summary>
+    Public,
+
+    /// <summary>Internal: agents only.</summary>
+    WorkNote,
+}
+
+/// <summary>A record stored in a ticket's partition next to it, stamped with the ticket revision that added it.</summary>
+public interface ITicketRecord
+{
+    string Id { get; }
+
+    ITicketRecord WithSequence(int sequence);
+}
+
+/// <summary>A public comment or internal work note, stored in the ticket's partition.</summary>
+public sealed record TicketComment : ITicketRecord
+{
+    public const string DocumentType = "comment";
+
+    public required string Id { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required string TicketId { get; init; }
+
+    public string DocType => DocumentType;
+
+    public required CommentKind Kind { get; init; }
+
+    public required PersonRef Author { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    public required string Body { get; init; }
+
+    public required string Channel { get; init; }
+
+    public int Sequence { get; init; }
+
+    public ITicketRecord WithSequence(int sequence) => this with { Sequence = sequence };
+}
+
+/// <summary>Time worked on a ticket by an agent.</summary>
+public sealed record TimeEntry : ITicketRecord
+{
+    public const string DocumentType = "time";
+
+    public required string Id { get; init; }
+
+    public required string TenantId { get; init; }
+
+    public required string TicketId { get; init; }
+
+    public string DocType => DocumentType;
+
+    public required string Agent { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    public required int Minutes { get; init; }
+
+    public string? Note { get; init; }
+
+    public int Sequence { get; init; }
+
+    public ITicketRecord WithSequence(int sequence) => this with { Sequence = sequence };
+}
