@@ -22,6 +22,9 @@ public sealed partial class JsonBodyReader
 
     public Dictionary<string, string[]> Errors { get; }
 
+    /// <summary>The JSON text of the object this reader reads.</summary>
+    public string RawJson => _object.GetRawText();
+
     public bool HasErrors => Errors.Count > 0;
 
     /// <summary>Null (with an error recorded) when the body is empty, not JSON or not an object.</summary>

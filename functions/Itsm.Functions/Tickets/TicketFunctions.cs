@@ -14,10 +14,12 @@ public static class TicketFunctions
             .MapApi("Tickets_Update", "PATCH", "tickets/{id}", api => Service(api).PatchAsync(api, Id(api)))
             .MapApi("Tickets_Act", "POST", "tickets/{id}/actions/{action}", api => Service(api).ActAsync(api, Id(api), api.Request.RouteValue("action") ?? ""))
             .MapApi("Tickets_Comments", "GET", "tickets/{id}/comments", api => Service(api).CommentsAsync(api, Id(api)))
-            .MapApi("Tickets_History", "GET", "tickets/{id}/history", api => Service(api).HistoryAsync(api, Id(api)));
+            .MapApi("Tickets_History", "GET", "tickets/{id}/history", api => Service(api).HistoryAsync(api, Id(api)))
+            .MapApi("Admin_GetPriorityMatrix", "GET", "admin/priority-matrix", api => api.Services.GetRequiredService<PriorityMatrixSettings>().GetAsync(api))
+            .MapApi("Admin_SetPriorityMatrix", "PUT", "admin/priority-matrix", api => api.Services.GetRequiredService<PriorityMatrixSettings>().PutAsync(api));
 
     public static IServiceCollection AddTickets(this IServiceCollection services) =>
-        services.AddSingleton<TicketStore>().AddSingleton<TicketService>();
+        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>();
 
     private static TicketService Service(ApiContext api) => api.Services.GetRequiredService<TicketService>();
 

@@ -9,13 +9,11 @@ using Itsm.Functions.Storage;
 namespace Itsm.Functions.Tickets;
 
 /// <summary>The ticket use cases behind the API: who may do what, the rules, and writing with an audit trail.</summary>
-public sealed class TicketService(TicketStore store, TimeProvider time)
+public sealed class TicketService(TicketStore store, PriorityMatrixSettings matrices, TimeProvider time)
 {
     private const int MaxConflictRetries = 5;
 
     private static readonly string[] RequesterActions = ["comment", "reopen", "close", "cancel"];
-
-    public PriorityMatrix Matrix { get; } = PriorityMatrix.Default;
 
     public TicketPolicy Policy { get; } = TicketPolicy.Default;
 
@@ -36,7 +34,8 @@ public sealed class TicketService(TicketStore store, TimeProvider time)
         var type = TicketInput.ReadType(body, api.Caller);
         var now = time.GetUtcNow();
         var id = Guid.NewGuid().ToString("N");
-        var draft = TicketInput.ReadNew(body, api.Caller, id, "pending", type ?? TicketType.Incident, now, Matrix);
+        var matrix = await matrices.GetAsync(api.Caller.TenantId, api.CancellationToken);
+        var draft = TicketInput.ReadNew(body, api.Caller, id, "pending", type ?? TicketType.Incident, now, matrix);
         body.RejectUnknown();
         if (body.HasErrors || type is null)
         {
@@ -97,7 +96,8 @@ public sealed class TicketService(TicketStore store, TimeProvider time)
         }
 
         var now = time.GetUtcNow();
-        var updated = TicketInput.Apply(stored.Document, body, creating: false, Matrix) with { UpdatedAt = now };
+        var matrix = await matrices.GetAsync(api.Caller.TenantId, api.CancellationToken);
+        var updated = TicketInput.Apply(stored.Document, body, creating: false, matrix) with { UpdatedAt = now };
         body.RejectUnknown();
         if (body.HasErrors)
         {

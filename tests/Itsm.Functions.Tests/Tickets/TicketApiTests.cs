@@ -284,4 +284,24 @@ public class TicketApiTests
         Assert.Equal(HttpStatusCode.Forbidden, byAgent.StatusCode);
         Assert.Equal("Scheduled", (await BodyAsync(byManager)).GetProperty("state").GetString());
     }
+
+    [Fact]
+    public async Task An_admin_sets_the_tenants_priority_matrix_and_new_tickets_follow_it_in_that_tenant_only()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+        var admin = app.As("root", "contoso", AppRoles.Admin);
+        const string escalating = """{"matrix":[[1,1,2],[1,2,3],[2,3,4]]}""";
+
+        var byAgent = await app.As("agent", "contoso", AppRoles.Agent).PutAsync("/api/admin/priority-matrix", Json(escalating));
+        var invalid = await admin.PutAsync("/api/admin/priority-matrix", Json("""{"matrix":[[3,2,1],[2,3,4],[3,4,5]]}"""));
+        var accepted = await admin.PutAsync("/api/admin/priority-matrix", Json(escalating));
+        var (_, _, contoso) = await CreateAsync(app.As("ana"), """{"type":"Incident","title":"VPN","impact":2,"urgency":2}""");
+        var (_, _, fabrikam) = await CreateAsync(app.As("ana", "fabrikam"), """{"type":"Incident","title":"VPN","impact":2,"urgency":2}""");
+
+        Assert.Equal(HttpStatusCode.Forbidden, byAgent.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(2, contoso.GetProperty("priority").GetInt32());
+        Assert.Equal(3, fabrikam.GetProperty("priority").GetInt32());
+    }
 }
