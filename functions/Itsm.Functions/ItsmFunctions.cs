@@ -12,6 +12,7 @@ public static class ItsmFunctions
     {
         var functions = new FunctionCatalogBuilder()
             .MapHealth()
+            .MapOpenApi()
             .MapIntake()
             .MapTickets();
         extra?.Invoke(functions);

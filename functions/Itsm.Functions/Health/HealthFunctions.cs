@@ -7,7 +7,7 @@ namespace Itsm.Functions.Health;
 public static class HealthFunctions
 {
     public static FunctionCatalogBuilder MapHealth(this FunctionCatalogBuilder functions) =>
-        functions.MapHttp("Health", "GET", "health", GetHealthAsync);
+        functions.MapHttp("Health", "GET", "health", GetHealthAsync, docs: new ApiDocs("Version, mode and whether the store answers.", ResponseSchema: "HealthReport", RequiresToken: false));
 
     private static async Task<HttpResponseOutput> GetHealthAsync(HttpFunctionContext context)
     {

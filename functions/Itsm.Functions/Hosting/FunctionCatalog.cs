@@ -41,7 +41,8 @@ public sealed partial class FunctionCatalogBuilder
         string route,
         Func<HttpFunctionContext, Task<HttpResponseOutput>> handler,
         HttpAuthLevel authLevel = HttpAuthLevel.Anonymous,
-        bool durableClient = false)
+        bool durableClient = false,
+        ApiDocs? docs = null)
     {
         var trigger = new HttpTrigger(HttpTriggerBinding, [method.ToUpperInvariant()], route, authLevel);
         var bindings = new List<FunctionBinding> { new HttpOutputBinding(HttpOutputBindingName) };
@@ -50,7 +51,7 @@ public sealed partial class FunctionCatalogBuilder
             bindings.Add(new DurableClientBinding(DurableClientBindingName));
         }
 
-        return Add(new FunctionDefinition(name, trigger, bindings, invocation => HttpFunctionContext.RunAsync(invocation, handler)));
+        return Add(new FunctionDefinition(name, trigger, bindings, invocation => HttpFunctionContext.RunAsync(invocation, handler)) { Docs = docs });
     }
 
     public FunctionCatalogBuilder MapServiceBusQueue(

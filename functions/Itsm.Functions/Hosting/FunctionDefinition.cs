@@ -10,8 +10,24 @@ public sealed record FunctionDefinition(
     IReadOnlyList<FunctionBinding> Bindings,
     FunctionHandler Handler)
 {
+    /// <summary>How an HTTP function appears in the OpenAPI document (none: not documented).</summary>
+    public ApiDocs? Docs { get; init; }
+
     public IEnumerable<FunctionBinding> AllBindings => Bindings.Prepend(Trigger);
 }
+
+/// <summary>
+/// OpenAPI facts of an HTTP function: a summary, the named schemas of its request body and success
+/// response (components of the document), its success status, its query parameters, and whether a
+/// bearer token is required.
+/// </summary>
+public sealed record ApiDocs(
+    string Summary,
+    int SuccessStatus = 200,
+    string? RequestSchema = null,
+    string? ResponseSchema = null,
+    IReadOnlyList<string>? QueryParameters = null,
+    bool RequiresToken = true);
 
 /// <summary>Runs one invocation. The envelope has already been parsed and string values decoded.</summary>
 public delegate Task<InvocationResult> FunctionHandler(FunctionInvocation invocation);

@@ -21,6 +21,7 @@ public static class ApiFunctions
         string method,
         string route,
         Func<ApiContext, Task<HttpResponseOutput>> handler,
+        ApiDocs docs,
         bool durableClient = false) =>
         functions.MapHttp(name, method, route, async http =>
         {
@@ -48,7 +49,8 @@ public static class ApiFunctions
 
             return await handler(new ApiContext(http, result.Caller!));
         },
-        durableClient: durableClient);
+        durableClient: durableClient,
+        docs: docs);
 
     public static HttpResponseOutput Forbidden(string detail, IReadOnlyDictionary<string, string[]>? errors = null) =>
         HttpResults.Problem(403, "Not allowed.", detail, errors, "urn:itsm:problem:forbidden");

@@ -10,11 +10,13 @@ public sealed record TicketListQuery(IReadOnlyList<QueryFilter> Filters, QuerySo
 {
     public const int MaxPageSize = 100;
 
-    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
-    {
+    public static readonly IReadOnlyList<string> Parameters =
+    [
         "type", "state", "priority", "assignee", "group", "requester", "ci", "q",
         "createdFrom", "createdTo", "updatedFrom", "updatedTo", "sort", "pageSize", "continuationToken",
-    };
+    ];
+
+    private static readonly HashSet<string> Known = new(Parameters, StringComparer.Ordinal);
 
     private static readonly string[] Sortable = ["createdAt", "updatedAt", "priority", "number"];
 

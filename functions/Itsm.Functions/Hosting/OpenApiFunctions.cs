@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+using Itsm.Functions.Health;
+using Itsm.Functions.Tickets;
+
+namespace Itsm.Functions.Hosting;
+
+/// <summary>
+/// <c>GET /api/openapi.json</c>: an OpenAPI 3.1 document built from the function declarations (paths,
+/// methods, summaries) and the C# records (schemas), so it cannot drift from what is served.
+/// </summary>
+public static class OpenApiFunctions
+{
+    public static FunctionCatalogBuilder MapOpenApi(this FunctionCatalogBuilder functions) =>
+        functions.MapHttp("OpenApi", "GET", "openapi.json", context =>
+        {
+            var catalog = context.Services.GetRequiredService<FunctionCatalog>();
+            return Task.FromResult(new HttpResponseOutput(200, new Dictionary<string, string> { ["Content-Type"] = "application/json; charset=utf-8" }, Build(catalog).ToJsonString()));
+        }, docs: new ApiDocs("This document.", RequiresToken: false));
+
+    public static JsonObject Build(FunctionCatalog catalog)
+    {
+        var paths = new JsonObject();
+        foreach (var function in catalog.Functions.Where(f => f is { Trigger: HttpTrigger, Docs: not null }).OrderBy(f => ((HttpTrigger)f.Trigger).Route, StringComparer.Ordinal))
+        {
+            var trigger = (HttpTrigger)function.Trigger;
+            var docs = function.Docs!;
+            var path = "/" + trigger.Route;
+            if (paths[path] is not JsonObject item)
+            {
+                item = [];
+                paths[path] = item;
+            }
+
+            var parameters = new JsonArray();
+            foreach (var name in RouteParameters(trigger.Route))
+            {
+                parameters.Add(new JsonObject { ["name"] = name, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" } });
+            }
+
+            foreach (var name in docs.QueryParameters ?? [])
+            {
+                parameters.Add(new JsonObject { ["name"] = name, ["in"] = "query", ["required"] = false, ["schema"] = new JsonObject { ["type"] = "string" } });
+            }
+
+            var responses = new JsonObject
+            {
+                [docs.SuccessStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)] = Response("Success.", docs.ResponseSchema),
+                ["4XX"] = Response("The request was refused; the problem names each bad field.", "ProblemDetails", "application/problem+json"),
+            };
+            var operation = new JsonObject
+            {
+                ["operationId"] = function.Name,
+                ["summary"] = docs.Summary,
+                ["parameters"] = parameters,
+                ["responses"] = responses,
+            };
+            if (docs.RequestSchema is { } request)
+            {
+                operation["requestBody"] = new JsonObject
+                {
+                    ["required"] = true,
+                    ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = Ref(request) } },
+                };
+            }
+
+            if (docs.RequiresToken)
+            {
+                operation["security"] = new JsonArray(new JsonObject { ["bearer"] = new JsonArray() });
+                responses["401"] = Response("No valid bearer token.", "ProblemDetails", "application/problem+json");
+            }
+
+            foreach (var method in trigger.Methods)
+            {
+                item[method.ToLowerInvariant()] = operation.DeepClone();
+            }
+        }
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.1.0",
+            ["info"] = new JsonObject { ["title"] = "ItsmFunctions API", ["version"] = ItsmApp.Version },
+            ["servers"] = new JsonArray(new JsonObject { ["url"] = "/api" }),
+            ["paths"] = paths,
+            ["components"] = new JsonObject
+            {
+                ["securitySchemes"] = new JsonObject
+                {
+                    ["bearer"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer", ["bearerFormat"] = "JWT", ["description"] = "An Entra ID access token for the API's app registration (a dev token standalone)." },
+                },
+                ["schemas"] = Schemas(),
+            },
+        };
+    }
+
+    private static JsonObject Schemas()
+    {
+        var ticket = Schema(typeof(Ticket));
+        var input = new JsonObject { ["type"] = "object", ["additionalProperties"] = false, ["description"] = "Writable ticket fields. Requesters may set only: " + string.Join(", ", TicketInput.RequesterFields.Order(StringComparer.Ordinal)) + "." };
+        var properties = new JsonObject();
+        foreach (var name in TicketInput.AgentFields.Order(StringComparer.Ordinal))
+        {
+            properties[name] = ticket["properties"]?[name]?.DeepClone() ?? new JsonObject();
+        }
+
+        input["properties"] = properties;
+        return new JsonObject
+        {
+            ["Ticket"] = ticket,
+            ["TicketInput"] = input,
+            ["TicketAction"] = Schema(typeof(TransitionRequest)),
+            ["TicketPage"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject
+                {
+                    ["items"] = new JsonObject { ["type"] = "array", ["items"] = Ref("Ticket") },
+                    ["continuationToken"] = new JsonObject { ["type"] = new JsonArray("string", "null") },
+                },
+            },
+            ["HealthReport"] = Schema(typeof(HealthReport)),
+            ["ProblemDetails"] = Schema(typeof(ProblemDetails)),
+        };
+    }
+
+    private static JsonObject Schema(Type type) =>
+        JsonSchemaExporter.GetJsonSchemaAsNode(HttpResults.Json, type, new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true }).AsObject();
+
+    private static JsonObject Ref(string schema) => new() { ["$ref"] = $"#/components/schemas/{schema}" };
+
+    private static JsonObject Response(string description, string? schema, string mediaType = "application/json") =>
+        schema is null
+            ? new JsonObject { ["description"] = description }
+            : new JsonObject { ["description"] = description, ["content"] = new JsonObject { [mediaType] = new JsonObject { ["schema"] = Ref(schema) } } };
+
+    private static IEnumerable<string> RouteParameters(string route) =>
+        route.Split('/').Where(s => s.StartsWith('{')).Select(s => s.Trim('{', '}', '?').Split(':')[0]);
+}
