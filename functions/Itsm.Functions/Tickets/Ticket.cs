@@ -165,5 +165,6 @@ public sealed record Ticket
 
     public DateTimeOffset? ClosedAt { get; init; }
 
+    [JsonIgnore]
     public bool IsOpen => State is not (TicketState.Closed or TicketState.Cancelled or TicketState.Resolved);
 }

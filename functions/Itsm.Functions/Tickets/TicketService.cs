@@ -480,12 +480,16 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
             var rows = e.Changes.Count == 0 ? [new FieldChange("", null, null)] : e.Changes;
             foreach (var change in rows)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{e.At:O},{Csv(e.Actor)},{Csv(e.Channel)},{Csv(e.Action)},{Csv(change.Field)},{Csv(change.Old?.GetRawText())},{Csv(change.New?.GetRawText())}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{e.At:O},{Csv(e.Actor)},{Csv(e.Channel)},{Csv(e.Action)},{Csv(change.Field)},{Csv(CellText(change.Old))},{Csv(CellText(change.New))}\n");
             }
         }
 
         return csv.ToString();
     }
+
+    /// <summary>Strings as plain text, anything else (numbers, lists, objects) as its JSON.</summary>
+    private static string? CellText(JsonElement? value) =>
+        value is { ValueKind: JsonValueKind.String } text ? text.GetString() : value?.GetRawText();
 
     private static string Csv(string? value)
     {
