@@ -257,6 +257,12 @@ public class BusinessCalendarValidationTests
     }
 
     [Fact]
+    public void Windows_zone_ids_are_not_accepted()
+    {
+        Assert.Contains("timeZoneId", (Calendars.BerlinOffice with { TimeZoneId = "W. Europe Standard Time" }).Validate().Keys);
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once()
     {
         var calendar = new BusinessCalendar(
