@@ -94,9 +94,120 @@ param keyVaultPurgeProtection bool = true
 @description('Give principalId data-plane access (Key Vault Secrets Officer, Service Bus Data Sender and Receiver, Cosmos DB Built-in Data Contributor) for troubleshooting.')
 param grantDeployerDataAccess bool = true
 
-// ▼ Cosmos containers: the tickets work adds its containers here (name + partition key paths).
-@description('Containers of the `itsm` Cosmos DB database. Empty until the tickets work declares them; keep in step with the Cosmos adapter.')
-param cosmosContainers cosmosContainerType[] = []
+// Cosmos containers: one entry per ContainerDefinition of the code (TicketStore.Tickets, TicketStore.Counters),
+// same name, same partition key paths, and the indexing policy CosmosDocumentStore.IndexingPolicyFor builds:
+// range indexes on id, the partition key paths and the queryable fields only (everything else excluded),
+// array elements for array fields, one composite index (field, id) per sortable field.
+// tests/Itsm.Functions.Tests/Deployment/InfraConsistencyTests.cs fails when this list and the code drift apart.
+// A changed partition key means a new container: Cosmos DB cannot change the key of an existing one.
+@description('Containers of the `itsm` Cosmos DB database; keep in step with the Cosmos adapter (a test compares them).')
+param cosmosContainers cosmosContainerType[] = [
+  {
+    name: 'tickets'
+    partitionKeyPaths: [
+      '/tenantId'
+      '/ticketId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/ticketId/?' }
+        { path: '/docType/?' }
+        { path: '/type/?' }
+        { path: '/state/?' }
+        { path: '/priority/?' }
+        { path: '/number/?' }
+        { path: '/title/?' }
+        { path: '/assignee/id/?' }
+        { path: '/assignmentGroup/?' }
+        { path: '/requester/id/?' }
+        { path: '/configurationItems/[]/?' }
+        { path: '/createdAt/?' }
+        { path: '/updatedAt/?' }
+        { path: '/at/?' }
+        { path: '/sequence/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/type', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/state', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/priority', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/number', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/title', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/assignee/id', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/assignmentGroup', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/requester/id', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/updatedAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/at', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/sequence', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
+    name: 'counters'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: []
+    }
+  }
+]
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -215,7 +326,6 @@ module api 'app/api.bicep' = {
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmosDatabaseName
-    keyVaultUri: keyVault.outputs.uri
     tenantId: tenant().tenantId
     apiClientId: apiClientId
     apiAudience: effectiveAudience

@@ -34,7 +34,6 @@ param applicationInsightsConnectionString string
 param serviceBusFullyQualifiedNamespace string
 param cosmosEndpoint string
 param cosmosDatabaseName string
-param keyVaultUri string
 param tenantId string
 
 @description('Client id of the Entra app registration of the API.')
@@ -48,6 +47,7 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
 }
 
 // App settings. The names are read by the application and the Functions host; do not rename.
+// tests/Itsm.Functions.Tests/Deployment/InfraConsistencyTests.cs checks them against the code.
 var appSettings = {
   // Host storage (leases, keys, Durable task hub) through the user-assigned identity.
   AzureWebJobsStorage__accountName: storageAccount.name
@@ -75,7 +75,8 @@ var appSettings = {
   Itsm__Auth__Instance: environment().authentication.loginEndpoint
   Itsm__Auth__PlatformAuthenticationEnabled: 'true'
 
-  Itsm__KeyVault__Uri: keyVaultUri
+  // No Key Vault setting yet: no code reads one. The vault URI is an azd output (AZURE_KEY_VAULT_URI);
+  // the feature that first reads a secret adds its setting together with the code that reads it.
 
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity from this.
   AZURE_CLIENT_ID: identityClientId

@@ -11,6 +11,9 @@ type cosmosContainerType = {
   @maxLength(3)
   @description('Partition key paths, e.g. [\'/tenantId\']. More than one path makes a hierarchical (MultiHash) key.')
   partitionKeyPaths: string[]
+
+  @description('Indexing policy, exactly as the Cosmos adapter\'s IndexingPolicyFor builds it for this container. Omitted: the Cosmos DB default (consistent, every path indexed).')
+  indexingPolicy: resourceInput<'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-04-15'>.properties.resource.indexingPolicy?
 }
 
 param name string
@@ -18,15 +21,19 @@ param location string = resourceGroup().location
 param tags object = {}
 param databaseName string = 'itsm'
 
-// ▼ Cosmos containers: declared by the tickets work through main.bicep's `cosmosContainers`.
+// Cosmos containers: declared in main.bicep's `cosmosContainers` (checked against the code by InfraConsistencyTests).
 @description('Containers to create in the database.')
 param containers cosmosContainerType[] = []
 
+// The AVM module's container shape (sql-database/main.bicep `containerType` at 0.20.1): `paths`, `kind`,
+// `version` and `indexingPolicy`. Hierarchical keys need kind MultiHash with version 2 (the module forces
+// version 2 for MultiHash anyway); single keys use Hash version 2 as well (large partition key values).
 var containerDefinitions = map(containers, c => {
   name: c.name
   paths: c.partitionKeyPaths
   kind: length(c.partitionKeyPaths) > 1 ? 'MultiHash' : 'Hash'
   version: 2
+  indexingPolicy: c.?indexingPolicy
 })
 
 module account 'br/public:avm/res/document-db/database-account:0.20.1' = {
