@@ -44,6 +44,11 @@ public static class ItsmApp
             errors.Add($"{ItsmOptions.CustomHandlerPortVariable} must be a TCP port number, not '{port}'.");
         }
 
+        // Every settings problem at once: one failed start names all the settings to fix.
+        var services = builder.Services;
+        var underFunctionsHost = mode == HostMode.CustomHandler;
+        CollectSettingErrors(errors, () => services.AddItsmSecurity(builder.Configuration, underFunctionsHost));
+        CollectSettingErrors(errors, () => services.AddItsmStorage(builder.Configuration, underFunctionsHost));
         if (errors.Count > 0)
         {
             throw new InvalidSettingsException(errors);
@@ -57,7 +62,6 @@ public static class ItsmApp
         });
 
         var catalog = ItsmFunctions.CreateCatalog(configureFunctions);
-        var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new HostInfo(mode, Version));
         services.AddSingleton(new HttpLimits(options.Http.MaxRequestBodyBytes));
@@ -66,8 +70,6 @@ public static class ItsmApp
         services.AddSingleton(catalog);
         services.AddSingleton<FunctionDispatcher>();
         services.AddSingleton<Durable.DurableClientResolver>();
-        services.AddItsmSecurity(builder.Configuration, underFunctionsHost: mode == HostMode.CustomHandler);
-        services.AddItsmStorage(builder.Configuration, underFunctionsHost: mode == HostMode.CustomHandler);
         services.AddItsmFeatures();
 
         if (mode == HostMode.Standalone)
@@ -110,6 +112,18 @@ public static class ItsmApp
 
         app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app, mode, options));
         return app;
+    }
+
+    private static void CollectSettingErrors(List<string> errors, Action register)
+    {
+        try
+        {
+            register();
+        }
+        catch (InvalidSettingsException ex)
+        {
+            errors.AddRange(ex.Errors);
+        }
     }
 
     private static void AnnounceAddresses(WebApplication app, HostMode mode, ItsmOptions options)

@@ -12,13 +12,16 @@ public enum StoreProvider
 
 public static class StorageServiceCollectionExtensions
 {
+    /// <summary>The setting that selects the store (app setting <c>Itsm__Store__Provider</c>).</summary>
+    public const string ProviderSetting = "Itsm:Store:Provider";
+
     /// <summary>
     /// Registers the document store: <c>Itsm:Store:Provider</c>, by default SQLite standalone and Cosmos DB under the
     /// Functions host (where the local disk is neither shared nor durable). Invalid settings stop the app at start.
     /// </summary>
     public static IServiceCollection AddItsmStorage(this IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
     {
-        var text = configuration["Itsm:Store:Provider"];
+        var text = configuration[ProviderSetting];
         StoreProvider provider;
         if (string.IsNullOrEmpty(text))
         {
@@ -26,7 +29,7 @@ public static class StorageServiceCollectionExtensions
         }
         else if (!Enum.TryParse(text, ignoreCase: true, out provider) || int.TryParse(text, out _))
         {
-            throw new InvalidSettingsException([$"Itsm:Store:Provider must be Sqlite or Cosmos, not '{text}'."]);
+            throw new InvalidSettingsException([$"{ProviderSetting} must be Sqlite or Cosmos, not '{text}'."]);
         }
 
         services.AddSingleton(new StoreInfo(provider));
