@@ -53,7 +53,8 @@ public sealed record IntakeMessage(
     string? Body,
     DateTimeOffset ReceivedAt)
 {
-    private static readonly JsonSerializerOptions Strict = new(HttpResults.Json)
+    // Channels add their own properties (headers, attachments): unknown members are ignored here.
+    private static readonly JsonSerializerOptions Tolerant = new(HttpResults.Json)
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip,
     };
@@ -63,7 +64,7 @@ public sealed record IntakeMessage(
         IntakeMessage? message;
         try
         {
-            message = JsonSerializer.Deserialize<IntakeMessage>(json, Strict);
+            message = JsonSerializer.Deserialize<IntakeMessage>(json, Tolerant);
         }
         catch (JsonException ex)
         {
