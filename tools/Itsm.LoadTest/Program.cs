@@ -7,7 +7,7 @@ using System.Net;
 var options = LoadOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Itsm.LoadTest --url URL [--method GET|POST] [--body TEXT] [--concurrency 32] [--duration 20] [--warmup 3]");
+    Console.Error.WriteLine("usage: Itsm.LoadTest --url URL [--method GET|POST] [--body TEXT] [--header \"Name: value\"]... (repeatable) [--concurrency 32] [--duration 20] [--warmup 3]");
     return 2;
 }
 
@@ -45,6 +45,11 @@ static async Task<RunResult> RunAsync(HttpClient client, LoadOptions options, Ti
                     request.Content = new StringContent(options.Body, System.Text.Encoding.UTF8, "application/json");
                 }
 
+                foreach (var (name, value) in options.Headers)
+                {
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+
                 using var response = await client.SendAsync(request);
                 await response.Content.ReadAsByteArrayAsync();
                 if (!response.IsSuccessStatusCode)
@@ -71,7 +76,7 @@ static async Task<RunResult> RunAsync(HttpClient client, LoadOptions options, Ti
 
 internal sealed record RunResult(TimeSpan Elapsed, List<double> Latencies, int Errors);
 
-internal sealed record LoadOptions(Uri Url, string Method, string? Body, int Concurrency, int DurationSeconds, int WarmupSeconds)
+internal sealed record LoadOptions(Uri Url, string Method, string? Body, IReadOnlyList<(string Name, string Value)> Headers, int Concurrency, int DurationSeconds, int WarmupSeconds)
 {
     public static LoadOptions? Parse(string[] args)
     {
@@ -86,10 +91,27 @@ internal sealed record LoadOptions(Uri Url, string Method, string? Body, int Con
             return null;
         }
 
+        // --header may repeat: "Authorization: Bearer <token>".
+        var headers = new List<(string, string)>();
+        for (var i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == "--header")
+            {
+                var colon = args[i + 1].IndexOf(':', StringComparison.Ordinal);
+                if (colon <= 0)
+                {
+                    return null;
+                }
+
+                headers.Add((args[i + 1][..colon].Trim(), args[i + 1][(colon + 1)..].Trim()));
+            }
+        }
+
         return new LoadOptions(
             url,
             (Value("--method") ?? "GET").ToUpperInvariant(),
             Value("--body"),
+            headers,
             int.Parse(Value("--concurrency") ?? "32", CultureInfo.InvariantCulture),
             int.Parse(Value("--duration") ?? "20", CultureInfo.InvariantCulture),
             int.Parse(Value("--warmup") ?? "3", CultureInfo.InvariantCulture));
