@@ -1,0 +1,17 @@
+using BenchmarkDotNet.Running;
+using Itsm.Benchmarks;
+
+// Commands that measure whole systems (a durable engine, a seeded database) run once and print figures;
+// everything else goes to BenchmarkDotNet (e.g. --filter '*Replay*').
+return args switch
+{
+    ["engine", .. var rest] => await EngineCommand.RunAsync(rest),
+    ["tickets", .. var rest] => await TicketsCommand.RunAsync(rest),
+    _ => RunBenchmarkDotNet(args),
+};
+
+static int RunBenchmarkDotNet(string[] args)
+{
+    var summaries = BenchmarkSwitcher.FromAssembly(typeof(ReplayBenchmarks).Assembly).Run(args);
+    return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+}
