@@ -86,8 +86,8 @@ internal static class TicketsCommand
             // A slow query is measured with fewer repetitions, so that the whole run stays bounded.
             var first = await GetAsync(query);
             await GetAsync(query);
-            await GetAsync(query);
-            var count = first.Ms > 200 ? Math.Max(10, repeat / 20) : repeat;
+            var warm = await GetAsync(query);
+            var count = warm.Ms > 200 ? Math.Max(10, repeat / 20) : repeat;
             var times = new List<double>(count);
             for (var i = 0; i < count; i++)
             {
@@ -139,6 +139,7 @@ internal static class TicketsCommand
             ("sort=-updatedAt", ""),
             ("state=New&priority=1", " AND t.\"f_state\" IN ('New') AND t.\"f_priority\" IN (1)"),
             ("assignee=agent-0007", " AND t.\"f_assignee\" = 'agent-0007'"),
+            ("requester=user-00042", " AND t.\"f_requester\" = 'user-00042'"),
             ("ci=ci-00000", " AND t.seq IN (SELECT a.doc FROM \"doc_tickets__arr\" a WHERE a.field = 'configurationItems' AND a.value = 'ci-00000' AND a.pk1 = $tenant)"),
             ("q=zebra", " AND instr(itsm_fold(t.\"f_title\"), itsm_fold('zebra')) > 0"),
             ("createdFrom..createdTo", " AND t.\"f_createdAt\" >= 1740960000000 AND t.\"f_createdAt\" < 1741564800000"),
