@@ -9,7 +9,8 @@ count=${2:-1000000}
 repeat=${3:-200}
 port=7393
 work=$(mktemp -d)
-trap 'kill $app 2>/dev/null || true; rm -rf "$work"' EXIT
+# Wait for the app to stop: closing the database checkpoints the WAL, which takes a while after a write-heavy run.
+trap 'if [ -n "${app:-}" ]; then kill $app 2>/dev/null && wait $app 2>/dev/null; fi; rm -rf "$work"' EXIT
 
 dotnet publish functions/Itsm.Functions -c Release -o "$work/app" >/dev/null
 dotnet build benchmarks/Itsm.Benchmarks -c Release >/dev/null

@@ -10,7 +10,8 @@ concurrency=${1:-16}
 duration=${2:-20}
 port=7392
 work=$(mktemp -d)
-trap 'kill $app 2>/dev/null || true; rm -rf "$work"' EXIT
+# Wait for the app to stop: closing the database checkpoints the WAL, which takes a while after a write-heavy run.
+trap 'if [ -n "${app:-}" ]; then kill $app 2>/dev/null && wait $app 2>/dev/null; fi; rm -rf "$work"' EXIT
 
 dotnet publish functions/Itsm.Functions -c Release -o "$work/app" >/dev/null
 dotnet build tools/Itsm.LoadTest -c Release -o "$work/load" >/dev/null
