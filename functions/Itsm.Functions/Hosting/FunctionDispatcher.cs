@@ -51,12 +51,6 @@ public sealed class FunctionDispatcher(FunctionCatalog catalog, IServiceScopeFac
             return DispatchResult.Problem(HttpResults.Problem(500, "The function failed.", $"Function '{function.Name}' failed; see the app's logs for invocation {invocationId}."));
         }
 
-        if (result.IsFailure)
-        {
-            logger.LogWarning("Function {Function} reported a failure (invocation {InvocationId}): {Reason}", function.Name, invocationId, result.Failure);
-            return DispatchResult.Problem(HttpResults.Problem(500, "The function failed.", result.Failure));
-        }
-
         return new DispatchResult(200, InvocationEnvelope.ContentType, InvocationEnvelope.SerializeResult(result));
     }
 }

@@ -37,21 +37,15 @@ public sealed class FunctionInvocation(
     public void Log(string message) => _logs.Add(message);
 
     public InvocationResult Succeeded(JsonNode? returnValue = null, IReadOnlyDictionary<string, JsonNode?>? outputs = null) =>
-        new(outputs ?? new Dictionary<string, JsonNode?>(), _logs.ToArray(), returnValue, Failure: null);
-
-    public InvocationResult Failed(string reason) =>
-        new(new Dictionary<string, JsonNode?>(), _logs.ToArray(), null, reason);
+        new(outputs ?? new Dictionary<string, JsonNode?>(), _logs.ToArray(), returnValue);
 }
 
 /// <summary>
-/// The outcome of a function. A failure is answered with a non-2xx status, which the Functions host
-/// treats as a failed invocation (a queue message is then abandoned and retried).
+/// The outcome of a function that ran to the end. A function that fails throws; the dispatcher then answers
+/// a non-2xx status, which the Functions host treats as a failed invocation (a queue message is then
+/// abandoned and retried).
 /// </summary>
 public sealed record InvocationResult(
     IReadOnlyDictionary<string, JsonNode?> Outputs,
     IReadOnlyList<string> Logs,
-    JsonNode? ReturnValue,
-    string? Failure)
-{
-    public bool IsFailure => Failure is not null;
-}
+    JsonNode? ReturnValue);

@@ -95,8 +95,7 @@ public class InvocationEnvelopeTests
         var result = new InvocationResult(
             new Dictionary<string, JsonNode?> { ["res"] = new HttpResponseOutput(201, new Dictionary<string, string> { ["Location"] = "/api/x" }, "{}").ToJson() },
             ["created"],
-            JsonValue.Create("done"),
-            null);
+            JsonValue.Create("done"));
 
         var json = Encoding.UTF8.GetString(InvocationEnvelope.SerializeResult(result));
 

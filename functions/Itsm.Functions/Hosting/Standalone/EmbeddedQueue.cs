@@ -184,12 +184,6 @@ public sealed class EmbeddedQueue
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task DeadLetterAsync(ReceivedQueueMessage message, string reason, string description, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        MoveToDeadLetter(connection, null, message.Sequence, reason, description, Now(), message.LockToken);
-    }
-
     /// <summary>When the earliest message that is not visible yet becomes visible (retry back-off or an expiring lock).</summary>
     public async Task<DateTimeOffset?> NextVisibleAtAsync(string queue, CancellationToken cancellationToken = default)
     {
