@@ -1,5 +1,7 @@
+using Itsm.Durable;
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
+using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Tickets;
 
@@ -14,10 +16,14 @@ public static class ItsmFunctions
             .MapHealth()
             .MapOpenApi()
             .MapIntake()
-            .MapTickets();
+            .MapTickets()
+            .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
+
+    /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
+    public static DurableFunctionRegistry CreateDurableRegistry() => new();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
         services.AddIntake().AddTickets();

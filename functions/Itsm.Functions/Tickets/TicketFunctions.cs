@@ -9,15 +9,15 @@ public static class TicketFunctions
     public static FunctionCatalogBuilder MapTickets(this FunctionCatalogBuilder functions) =>
         functions
             .MapApi("Tickets_Create", "POST", "tickets", api => Service(api).CreateAsync(api),
-                new ApiDocs("Raise an incident, service request, problem or change.", 201, "TicketInput", "Ticket"))
+                new ApiDocs("Raise an incident, service request, problem or change.", 201, "TicketInput", "Ticket"), durableClient: true)
             .MapApi("Tickets_List", "GET", "tickets", api => Service(api).ListAsync(api),
                 new ApiDocs("List tickets with filters, a sort and a continuation token.", ResponseSchema: "TicketPage", QueryParameters: TicketListQuery.Parameters))
             .MapApi("Tickets_Get", "GET", "tickets/{id}", api => Service(api).GetAsync(api, Id(api)),
                 new ApiDocs("Read a ticket; the ETag header is its version.", ResponseSchema: "Ticket"))
             .MapApi("Tickets_Update", "PATCH", "tickets/{id}", api => Service(api).PatchAsync(api, Id(api)),
-                new ApiDocs("Change fields (JSON merge patch; If-Match required).", RequestSchema: "TicketInput", ResponseSchema: "Ticket"))
+                new ApiDocs("Change fields (JSON merge patch; If-Match required).", RequestSchema: "TicketInput", ResponseSchema: "Ticket"), durableClient: true)
             .MapApi("Tickets_Act", "POST", "tickets/{id}/actions/{action}", api => Service(api).ActAsync(api, Id(api), api.Request.RouteValue("action") ?? ""),
-                new ApiDocs("Run an action: a lifecycle transition, comment, work-note, link, time-entry or merge.", RequestSchema: "TicketAction", ResponseSchema: "Ticket"))
+                new ApiDocs("Run an action: a lifecycle transition, comment, work-note, link, time-entry or merge.", RequestSchema: "TicketAction", ResponseSchema: "Ticket"), durableClient: true)
             .MapApi("Tickets_Comments", "GET", "tickets/{id}/comments", api => Service(api).CommentsAsync(api, Id(api)),
                 new ApiDocs("Public comments (and work notes for agents)."))
             .MapApi("Tickets_History", "GET", "tickets/{id}/history", api => Service(api).HistoryAsync(api, Id(api)),

@@ -9,7 +9,12 @@ using Itsm.Functions.Storage;
 namespace Itsm.Functions.Tickets;
 
 /// <summary>The ticket use cases behind the API: who may do what, the rules, and writing with an audit trail.</summary>
-public sealed class TicketService(TicketStore store, PriorityMatrixSettings matrices, TimeProvider time)
+public sealed class TicketService(
+    TicketStore store,
+    PriorityMatrixSettings matrices,
+    TimeProvider time,
+    IEnumerable<ITicketChangeObserver> observers,
+    ILogger<TicketService> logger)
 {
     private const int MaxConflictRetries = 5;
 
@@ -44,6 +49,7 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
 
         var ticket = draft with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
         var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken);
+        await NotifyAsync(api, null, created.Document);
         return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>
         {
             ["Location"] = $"/api/tickets/{ticket.Id}",
@@ -118,6 +124,7 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
         try
         {
             var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken);
+            await NotifyAsync(api, stored.Document, written.Document);
             return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
         }
         catch (PreconditionFailedException)
@@ -157,6 +164,7 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
             try
             {
                 var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken);
+                await NotifyAsync(api, stored.Document, written.Document);
                 return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
             }
             catch (PreconditionFailedException) when (ifMatch is null && attempt < MaxConflictRetries)
@@ -405,7 +413,8 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
         {
             try
             {
-                await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
+                var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
+                await NotifyAsync(api, survivor.Document, written.Document);
             }
             catch (PreconditionFailedException)
             {
@@ -415,6 +424,23 @@ public sealed class TicketService(TicketStore store, PriorityMatrixSettings matr
 
         var audit = Audit(closed, "merge", api.Caller, TicketAudit.Diff(duplicate, closed), now);
         return Decision.Write(closed, audit);
+    }
+
+    private async Task NotifyAsync(ApiContext api, Ticket? before, Ticket after)
+    {
+        var durable = api.Http.Invocation.Function.Bindings.OfType<DurableClientBinding>().Any() ? api.Http.DurableClient() : null;
+        var change = new TicketChange(before, after, api.Caller, after.UpdatedAt, durable);
+        foreach (var observer in observers)
+        {
+            try
+            {
+                await observer.OnTicketChangedAsync(change, api.CancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "{Observer} failed on the change of ticket {TicketId} (revision {Revision}); the ticket itself is stored.", observer.GetType().Name, after.Id, after.Revision);
+            }
+        }
     }
 
     private async Task<StoredDocument<Ticket>?> ReadVisibleAsync(ApiContext api, string ticketId)
