@@ -3,6 +3,7 @@ using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions;
@@ -17,14 +18,15 @@ public static class ItsmFunctions
             .MapOpenApi()
             .MapIntake()
             .MapTickets()
+            .MapSla()
             .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
-    public static DurableFunctionRegistry CreateDurableRegistry() => new();
+    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets();
+        services.AddIntake().AddTickets().AddSla();
 }

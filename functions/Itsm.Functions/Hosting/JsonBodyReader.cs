@@ -201,6 +201,90 @@ public sealed partial class JsonBodyReader
         return new JsonBodyReader(value, Path(name) + ".", Errors);
     }
 
+    /// <summary>An array of objects, each read with its own reader (field paths <c>name[i].</c>), or null when absent.</summary>
+    public IReadOnlyList<JsonBodyReader>? ObjectList(string name, int maxItems)
+    {
+        if (!TryGet(name, false, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return Fail<IReadOnlyList<JsonBodyReader>>(name, "must be an array of objects.");
+        }
+
+        if (value.GetArrayLength() > maxItems)
+        {
+            return Fail<IReadOnlyList<JsonBodyReader>>(name, $"must have at most {maxItems} items.");
+        }
+
+        var readers = new List<JsonBodyReader>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var path = $"{Path(name)}[{index++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                Errors[path] = ["must be an object."];
+                continue;
+            }
+
+            readers.Add(new JsonBodyReader(item, path + ".", Errors));
+        }
+
+        return readers;
+    }
+
+    /// <summary>An array of whole numbers in [<paramref name="min"/>, <paramref name="max"/>], distinct and ascending, or null when absent.</summary>
+    public IReadOnlyList<int>? IntList(string name, int maxItems, int min, int max)
+    {
+        if (!TryGet(name, false, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() > maxItems)
+        {
+            return Fail<IReadOnlyList<int>>(name, $"must be an array of at most {maxItems} whole numbers.");
+        }
+
+        var numbers = new List<int>();
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out var number) || number < min || number > max)
+            {
+                return Fail<IReadOnlyList<int>>(name, $"must contain whole numbers between {min} and {max}.");
+            }
+
+            numbers.Add(number);
+        }
+
+        return numbers.Distinct().Order().ToArray();
+    }
+
+    /// <summary>A JSON object of whole numbers keyed by name (e.g. minutes per priority), or null when absent.</summary>
+    public IReadOnlyDictionary<string, int>? IntMap(string name, int min, int max)
+    {
+        var reader = Object(name);
+        if (reader is null)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var property in reader._object.EnumerateObject())
+        {
+            var value = reader.Int(property.Name, min, max, required: true);
+            if (value is not null)
+            {
+                result[property.Name] = value.Value;
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Bounded custom fields: up to <paramref name="maxFields"/> keys, values string, number or boolean.</summary>
     public IReadOnlyDictionary<string, JsonElement>? CustomFields(string name, int maxFields = 20, int maxLength = 1000)
     {

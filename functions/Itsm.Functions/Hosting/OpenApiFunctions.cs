@@ -119,6 +119,8 @@ public static class OpenApiFunctions
                     ["continuationToken"] = new JsonObject { ["type"] = new JsonArray("string", "null") },
                 },
             },
+            ["CalendarDefinition"] = Schema(typeof(Sla.CalendarDefinition)),
+            ["SlaPolicy"] = Schema(typeof(Sla.SlaPolicy)),
             ["HealthReport"] = Schema(typeof(HealthReport)),
             ["ProblemDetails"] = Schema(typeof(ProblemDetails)),
         };

@@ -71,6 +71,17 @@ public sealed record SlaClock
 
     public bool IsStopped => State is SlaClockState.Met or SlaClockState.Breached;
 
+    /// <summary>A clock as stored (see <see cref="TicketSla"/>), under the calendar of its current stretch.</summary>
+    public static SlaClock Restore(TicketSla stored, BusinessCalendar calendar) => new(stored.StartedAt, stored.Target, calendar)
+    {
+        State = stored.State,
+        Since = stored.Since,
+        ElapsedBefore = stored.ElapsedBefore,
+        PausedBefore = stored.PausedBefore,
+        BreachedAt = stored.BreachedAt,
+        StoppedAt = stored.StoppedAt,
+    };
+
     public static RuleOutcome<SlaClock> Start(DateTimeOffset start, TimeSpan target, BusinessCalendar calendar)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);

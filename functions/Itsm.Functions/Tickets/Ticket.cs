@@ -165,6 +165,12 @@ public sealed record Ticket
 
     public DateTimeOffset? ClosedAt { get; init; }
 
+    /// <summary>When an agent first responded: a public comment by an agent, or the ticket leaving New.</summary>
+    public DateTimeOffset? FirstRespondedAt { get; init; }
+
+    /// <summary>The ticket's SLA and OLA clocks, moved by every write (see <c>Sla/SlaTracker</c>); read them through <c>/api/tickets/{id}/sla</c>.</summary>
+    public IReadOnlyList<Sla.TicketSla> Sla { get; init; } = [];
+
     [JsonIgnore]
     public bool IsOpen => State is not (TicketState.Closed or TicketState.Cancelled or TicketState.Resolved);
 }

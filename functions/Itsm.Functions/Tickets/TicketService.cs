@@ -266,7 +266,8 @@ public sealed class TicketService(
                     Id = NewId(), TenantId = ticket.TenantId, TicketId = ticket.Id, Kind = kind,
                     Author = new PersonRef(caller.UserId, caller.Name, caller.Email), At = now, Body = text!, Channel = "api",
                 };
-                var updated = ticket with { UpdatedAt = now };
+                var firstResponse = kind == CommentKind.Public && caller.IsAgent && ticket.FirstRespondedAt is null && caller.UserId != ticket.Requester.Id;
+                var updated = ticket with { UpdatedAt = now, FirstRespondedAt = firstResponse ? now : ticket.FirstRespondedAt };
                 var audit = Audit(updated, action, caller, [], now) with { Internal = kind == CommentKind.WorkNote };
                 return Decision.Write(updated, comment, audit);
             }
@@ -474,6 +475,7 @@ public sealed class TicketService(
         json.Remove("docType");
         json.Remove("ticketId");
         json.Remove("tenantId");
+        json.Remove("sla");
         var actions = caller.IsAgent
             ? TicketLifecycle.AvailableActions(ticket)
             : TicketLifecycle.AvailableActions(ticket).Where(a => RequesterActions.Contains(a)).ToArray();

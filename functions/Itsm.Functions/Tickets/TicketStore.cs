@@ -7,8 +7,13 @@ namespace Itsm.Functions.Tickets;
 /// with its comments, time entries and audit events, so a ticket and the record of its change are written
 /// in one transaction. Numbers come from per-tenant counters in <c>counters</c>.
 /// </summary>
-public sealed class TicketStore(IDocumentStore store)
+public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules)
 {
+    public TicketStore(IDocumentStore store)
+        : this(store, [])
+    {
+    }
+
     public static readonly ContainerDefinition Tickets = new(
         "tickets",
         ["/tenantId", "/ticketId"],
@@ -72,11 +77,15 @@ public sealed class TicketStore(IDocumentStore store)
     /// <summary>Creates a ticket (revision 1) with its "created" audit event in one transaction.</summary>
     public async Task<StoredDocument<Ticket>> CreateAsync(Ticket ticket, AuditEvent created, CancellationToken cancellationToken)
     {
-        var first = ticket with { Revision = 1 };
+        var (first, extra) = await ApplyRulesAsync(ticket with { Revision = 1 }, cancellationToken);
         var etags = await store.ExecuteBatchAsync(
             Tickets,
             DocumentKey.Compose(ticket.TenantId, ticket.Id),
-            [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created.WithSequence(1))],
+            [
+                new BatchOperation.Create(first.Id, first),
+                new BatchOperation.Create(created.Id, created.WithSequence(1)),
+                .. extra.Select(record => new BatchOperation.Create(record.Id, record.WithSequence(1))),
+            ],
             cancellationToken);
         return new StoredDocument<Ticket>(KeyOf(first.TenantId, first.Id), first, etags[0]);
     }
@@ -87,11 +96,24 @@ public sealed class TicketStore(IDocumentStore store)
     /// </summary>
     public async Task<StoredDocument<Ticket>> UpdateAsync(Ticket ticket, string ifMatch, IReadOnlyList<ITicketRecord> appended, CancellationToken cancellationToken)
     {
-        var next = ticket with { Revision = ticket.Revision + 1 };
+        var (next, extra) = await ApplyRulesAsync(ticket with { Revision = ticket.Revision + 1 }, cancellationToken);
         var operations = new List<BatchOperation> { new BatchOperation.Replace(next.Id, next, ifMatch) };
-        operations.AddRange(appended.Select(record => new BatchOperation.Create(record.Id, record.WithSequence(next.Revision))));
+        operations.AddRange(appended.Concat(extra).Select(record => new BatchOperation.Create(record.Id, record.WithSequence(next.Revision))));
         var etags = await store.ExecuteBatchAsync(Tickets, DocumentKey.Compose(next.TenantId, next.Id), operations, cancellationToken);
         return new StoredDocument<Ticket>(KeyOf(next.TenantId, next.Id), next, etags[0]);
+    }
+
+    private async Task<(Ticket Ticket, IReadOnlyList<ITicketRecord> Records)> ApplyRulesAsync(Ticket ticket, CancellationToken cancellationToken)
+    {
+        var records = new List<ITicketRecord>();
+        foreach (var rule in rules)
+        {
+            var (changed, added) = await rule.ApplyAsync(ticket, cancellationToken);
+            ticket = changed;
+            records.AddRange(added);
+        }
+
+        return (ticket, records);
     }
 
     public Task<DocumentPage<Ticket>> QueryTicketsAsync(string tenantId, IReadOnlyList<QueryFilter> filters, QuerySort sort, int pageSize, string? continuation, CancellationToken cancellationToken) =>
@@ -105,6 +127,15 @@ public sealed class TicketStore(IDocumentStore store)
             Tickets,
             new DocumentQuery(DocumentKey.Compose(tenantId, ticketId), [new QueryFilter("docType", FilterOperator.Equals, docType)], new QuerySort("sequence", Descending: false), pageSize, continuation),
             cancellationToken);
+}
+
+/// <summary>
+/// A rule that every ticket write passes through, inside the write: it may change derived fields of the ticket
+/// (e.g. its SLA clocks, from its state at <see cref="Ticket.UpdatedAt"/>) and add records to the same transaction.
+/// </summary>
+public interface ITicketWriteRule
+{
+    Task<(Ticket Ticket, IReadOnlyList<ITicketRecord> Records)> ApplyAsync(Ticket ticket, CancellationToken cancellationToken);
 }
 
 public sealed record TicketCounter(string Id, string TenantId, long Next);

@@ -1,0 +1,183 @@
+using Itsm.Durable;
+using Itsm.Durable.Client;
+using Itsm.Functions.Storage;
+using Itsm.Functions.Tickets;
+
+namespace Itsm.Functions.Sla;
+
+/// <summary>Moves a ticket's SLA clocks inside every ticket write (see <see cref="SlaTracker.Reconcile"/>).</summary>
+public sealed class SlaWriteRule(SlaSettings settings) : ITicketWriteRule
+{
+    public async Task<(Ticket Ticket, IReadOnlyList<ITicketRecord> Records)> ApplyAsync(Ticket ticket, CancellationToken cancellationToken)
+    {
+        if (await settings.ContextForAsync(ticket, cancellationToken) is not { } context)
+        {
+            return (ticket, []);
+        }
+
+        var update = SlaTracker.Reconcile(ticket, context, ticket.UpdatedAt);
+        return (update.Ticket, update.Events);
+    }
+}
+
+/// <summary>
+/// After a ticket write, starts the orchestration of each new clock (or new generation) and tells the running ones
+/// that their clock moved. Starting is idempotent on the instance id, and an event for a clock that did not move is
+/// never sent; an orchestration that misses an event still acts correctly when its timer fires, because it reads
+/// the ticket then.
+/// </summary>
+public sealed class SlaClockScheduler(ILogger<SlaClockScheduler> logger) : ITicketChangeObserver
+{
+    public async Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken)
+    {
+        var after = change.After;
+        if (after.Sla.Count == 0)
+        {
+            return;
+        }
+
+        if (change.Durable is not { } durable)
+        {
+            logger.LogWarning("Ticket {TicketId} changed its SLA clocks in a function without a Durable client; its clock orchestrations are not told.", after.Id);
+            return;
+        }
+
+        foreach (var clock in after.Sla)
+        {
+            var before = change.Before?.Sla.FirstOrDefault(c => c.Key == clock.Key);
+            if (before == clock)
+            {
+                continue;
+            }
+
+            var instanceId = TicketSla.InstanceId(after.TenantId, after.Id, clock.Key, clock.Generation);
+            if (before is null || before.Generation != clock.Generation)
+            {
+                if (!clock.IsStopped)
+                {
+                    await durable.StartNewAsync(SlaClockOrchestrator.Name, instanceId, new SlaClockInput(after.TenantId, after.Id, clock.Key, clock.Generation), cancellationToken);
+                }
+            }
+            else
+            {
+                await durable.RaiseEventAsync(instanceId, SlaClockOrchestrator.ClockChangedEvent, after.Revision, cancellationToken);
+            }
+        }
+    }
+}
+
+public sealed record SlaClockInput(string TenantId, string TicketId, string Key, int Generation);
+
+/// <summary>What one wake-up found: the clock finished, or the next instant to wake at (null: wait for the ticket to change).</summary>
+public sealed record SlaWake(bool Finished, DateTimeOffset? NextAt, string? Outcome);
+
+/// <summary>
+/// One SLA clock of one ticket: wakes at the exact instant of its next threshold (warnings, then the breach), acts on
+/// it through <see cref="EvaluateSlaClockActivity"/>, and waits again; a "ClockChanged" event from the ticket code
+/// (paused, resumed, re-targeted, stopped) wakes it early to recompute. It ends when the clock stops; a reopened
+/// clock is a new generation with its own instance. History stays short: it continues as new every few wake-ups.
+/// </summary>
+public sealed class SlaClockOrchestrator : TaskOrchestrator<SlaClockInput, string?>
+{
+    public const string Name = "SlaClock";
+    public const string ClockChangedEvent = "ClockChanged";
+    private const int WakesPerExecution = 20;
+
+    private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(5), 2.0, TimeSpan.FromMinutes(1)));
+
+    public override async Task<string?> RunAsync(TaskOrchestrationContext context, SlaClockInput input)
+    {
+        for (var wakes = 0; wakes < WakesPerExecution; wakes++)
+        {
+            SlaWake wake;
+            try
+            {
+                wake = await context.CallActivityAsync<SlaWake>(EvaluateSlaClockActivity.Name, input, ActivityRetry);
+            }
+            catch (TaskFailedException)
+            {
+                // The store is unreachable for a while: try again later rather than lose the clock.
+                await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(5), CancellationToken.None);
+                continue;
+            }
+
+            if (wake.Finished)
+            {
+                return wake.Outcome;
+            }
+
+            if (wake.NextAt is not { } next)
+            {
+                await context.WaitForExternalEvent<int>(ClockChangedEvent);
+                continue;
+            }
+
+            var delay = next.UtcDateTime - context.CurrentUtcDateTime;
+            try
+            {
+                await context.WaitForExternalEvent<int>(ClockChangedEvent, delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1));
+            }
+            catch (TimeoutException)
+            {
+                // The threshold is due: the next evaluation acts on it.
+            }
+        }
+
+        context.ContinueAsNew(input);
+        return null;
+    }
+}
+
+/// <summary>
+/// Reads the ticket, fires the thresholds of the clock that are due now (each once: they are recorded on the ticket,
+/// written with its ETag) and says when to wake next. Safe to run twice.
+/// </summary>
+public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings settings, TimeProvider time) : TaskActivity<SlaClockInput, SlaWake>
+{
+    public const string Name = "SlaClock_Evaluate";
+    private const int MaxConflictRetries = 10;
+
+    public override async Task<SlaWake> RunAsync(TaskActivityContext context, SlaClockInput input)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, context.CancellationToken);
+            if (stored is null || await settings.ContextForAsync(stored.Document, context.CancellationToken) is not { } sla)
+            {
+                return new SlaWake(true, null, "ticket-gone");
+            }
+
+            var now = time.GetUtcNow();
+            var firing = SlaTracker.FireDue(stored.Document, input.Key, input.Generation, sla, now);
+            if (firing.Events.Count == 0)
+            {
+                return Wake(firing, stored.Document, input);
+            }
+
+            try
+            {
+                var written = await tickets.UpdateAsync(firing.Ticket, stored.ETag, firing.Events, context.CancellationToken);
+                return Wake(firing, written.Document, input);
+            }
+            catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
+            {
+                // An agent changed the ticket meanwhile: decide again on the fresh version.
+            }
+        }
+    }
+
+    private static SlaWake Wake(SlaFiring firing, Ticket ticket, SlaClockInput input)
+    {
+        var clock = ticket.Sla.FirstOrDefault(c => c.Key == input.Key);
+        var finished = firing.Finished || clock is null || clock.Generation != input.Generation || clock.IsStopped;
+        return new SlaWake(finished, finished ? null : firing.NextAt, clock is null ? "no-clock" : clock.Generation != input.Generation ? "superseded" : clock.State.ToString());
+    }
+}
+
+public static class SlaDurableFunctions
+{
+    public static DurableFunctionRegistry AddSlaClocks(this DurableFunctionRegistry registry) =>
+        registry
+            .AddOrchestrator<SlaClockOrchestrator>(SlaClockOrchestrator.Name)
+            .AddActivity<EvaluateSlaClockActivity>(EvaluateSlaClockActivity.Name);
+}
