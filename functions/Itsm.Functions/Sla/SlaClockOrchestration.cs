@@ -179,5 +179,7 @@ public static class SlaDurableFunctions
     public static DurableFunctionRegistry AddSlaClocks(this DurableFunctionRegistry registry) =>
         registry
             .AddOrchestrator<SlaClockOrchestrator>(SlaClockOrchestrator.Name)
-            .AddActivity<EvaluateSlaClockActivity>(EvaluateSlaClockActivity.Name);
+            .AddActivity<EvaluateSlaClockActivity>(EvaluateSlaClockActivity.Name)
+            .AddOrchestrator<SlaPolicyRolloutOrchestrator>(SlaPolicyRolloutOrchestrator.Name)
+            .AddActivity<ApplySlaPolicyPageActivity>(ApplySlaPolicyPageActivity.Name);
 }

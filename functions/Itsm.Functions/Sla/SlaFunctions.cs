@@ -24,7 +24,7 @@ public static class SlaFunctions
             .MapApi("Admin_GetSlaPolicy", "GET", "admin/sla/policies/{id}", api => Settings(api).GetPolicyAsync(api, Id(api)),
                 new ApiDocs("An SLA policy."))
             .MapApi("Admin_PutSlaPolicy", "PUT", "admin/sla/policies/{id}", api => Settings(api).PutPolicyAsync(api, Id(api)),
-                new ApiDocs("Create or replace an SLA policy (admins).", RequestSchema: "SlaPolicy"));
+                new ApiDocs("Create or replace an SLA policy (admins); open tickets follow a replaced policy when it says so.", RequestSchema: "SlaPolicy"), durableClient: true);
 
     public static IServiceCollection AddSla(this IServiceCollection services) =>
         services

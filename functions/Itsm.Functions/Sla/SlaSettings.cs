@@ -190,6 +190,15 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time)
             return conflict;
         }
 
+        if (previous is not null && policy.ApplyToOpenTickets)
+        {
+            await api.Http.DurableClient().StartNewAsync(
+                SlaPolicyRolloutOrchestrator.Name,
+                SlaPolicyRolloutOrchestrator.InstanceId(api.Caller.TenantId, id, policy.Version),
+                new SlaRolloutInput(api.Caller.TenantId, id, policy.Version),
+                api.CancellationToken);
+        }
+
         return HttpResults.JsonBody(previous is null ? 201 : 200, policy);
     }
 

@@ -266,6 +266,37 @@ public class SlaOrchestrationTests
         Assert.Equal(50, Detail((await SlaEventsAsync(app, id)).Last(), "percent").GetInt32());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_tightened_policy_moves_open_tickets_on_time_only_when_it_says_so(bool applyToOpenTickets)
+    {
+        await using var app = await StartWithPolicyAsync();
+        var id = await RaiseAsync(app);
+        await AdvanceToAsync(app, Berlin(2026, 3, 2, 10));
+
+        var flag = applyToOpenTickets ? "true" : "false";
+        var tightened = Standard.Replace("\"3\":960", "\"3\":240", StringComparison.Ordinal).Replace("\"name\":", "\"applyToOpenTickets\":" + flag + ",\"name\":", StringComparison.Ordinal);
+        var put = await app.As("root", "contoso", AppRoles.Admin).PutAsync("/api/admin/sla/policies/standard", Json(tightened));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        await IdleAsync(app);
+
+        // 4 hours from Monday 09:00 with 1 gone: due 14:00, 50 % at 11:00, long before the old Tuesday 09:00.
+        await AdvanceToAsync(app, Berlin(2026, 3, 2, 11));
+        var clock = await ClockAsync(app, id);
+        if (applyToOpenTickets)
+        {
+            Assert.Equal(("PT4H", 2), (clock.GetProperty("target").GetString(), clock.GetProperty("policy").GetProperty("version").GetInt32()));
+            Assert.Equal(Berlin(2026, 3, 2, 14), clock.GetProperty("dueAt").GetDateTimeOffset());
+            Assert.Equal(50, Detail(Assert.Single(await SlaEventsAsync(app, id), e => e.GetProperty("action").GetString() == "sla.warning"), "percent").GetInt32());
+        }
+        else
+        {
+            Assert.Equal(("PT16H", 1), (clock.GetProperty("target").GetString(), clock.GetProperty("policy").GetProperty("version").GetInt32()));
+            Assert.DoesNotContain("sla.warning", Actions(await SlaEventsAsync(app, id)));
+        }
+    }
+
     [Fact]
     public async Task Sla_clocks_are_for_agents_of_the_tenant()
     {
