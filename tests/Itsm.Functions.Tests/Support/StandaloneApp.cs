@@ -37,7 +37,8 @@ public sealed class StandaloneApp : IAsyncDisposable
         Action<FunctionCatalogBuilder>? functions = null,
         IDictionary<string, string?>? settings = null,
         string? directory = null,
-        FakeTimeProvider? clock = null)
+        FakeTimeProvider? clock = null,
+        Action<IServiceCollection>? services = null)
     {
         directory ??= TempDirectory.Create();
         clock ??= new FakeTimeProvider(Epoch);
@@ -58,6 +59,7 @@ public sealed class StandaloneApp : IAsyncDisposable
                 builder.Configuration.AddInMemoryCollection(all);
                 builder.WebHost.UseTestServer();
                 builder.Services.AddSingleton<TimeProvider>(clock);
+                services?.Invoke(builder.Services);
             },
             functions);
         await app.StartAsync();
