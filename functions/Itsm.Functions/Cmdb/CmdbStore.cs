@@ -111,7 +111,9 @@ public sealed class CmdbStore(IDocumentStore store)
             continuation = page.ContinuationToken;
         }
         while (continuation is not null);
-        return all;
+
+        // Events of one instant (a CI created and changed in the same tick) keep the order of the revisions.
+        return [.. all.OrderBy(e => e.At).ThenBy(e => e.Sequence)];
     }
 
     public async Task<StoredDocument<TenantCiClasses>?> ReadClassesAsync(string tenantId, CancellationToken cancellationToken) =>
