@@ -17,10 +17,10 @@ namespace Itsm.Functions.Cmdb;
 public static class CmdbCommand
 {
     public const string Usage =
-        "usage: Itsm.Functions cmdb import --tenant <tid> --kind cis|relationships --file <path.csv> [--dry-run] [--actor <id>] [--report <errors.csv>] [--db <database path>]\n" +
+        "usage: Itsm.Functions cmdb import --tenant <tid> --kind cis|relationships --file <path.csv> [--dry-run] [--actor <id>] [--report <errors.csv>] [--parallel <1-16, default 1>] [--db <database path>]\n" +
         "       Itsm.Functions cmdb export --tenant <tid> --kind cis|relationships [--output <path.csv>] [--db <database path>]";
 
-    private static readonly string[] ValueOptions = ["--tenant", "--kind", "--file", "--actor", "--report", "--db", "--output"];
+    private static readonly string[] ValueOptions = ["--tenant", "--kind", "--file", "--actor", "--report", "--db", "--output", "--parallel"];
 
     public static bool TryRun(string[] args, out int exitCode)
     {
@@ -92,6 +92,12 @@ public static class CmdbCommand
             problems.Add("--file must name an existing CSV file.");
         }
 
+        var parallel = 1;
+        if (values.TryGetValue("--parallel", out var parallelText) && (!int.TryParse(parallelText, NumberStyles.None, CultureInfo.InvariantCulture, out parallel) || parallel is < 1 or > 16))
+        {
+            problems.Add("--parallel must be a whole number from 1 to 16.");
+        }
+
         if (problems.Count > 0)
         {
             foreach (var problem in problems)
@@ -114,7 +120,7 @@ public static class CmdbCommand
 
         using var services = BuildServices(configuration);
         exitCode = import
-            ? RunImportAsync(services, tenant!, values.GetValueOrDefault("--actor") ?? "cmdb-import", kind!.Value, values["--file"], dryRun, values.GetValueOrDefault("--report"), error).GetAwaiter().GetResult()
+            ? RunImportAsync(services, tenant!, values.GetValueOrDefault("--actor") ?? "cmdb-import", kind!.Value, values["--file"], dryRun, parallel, values.GetValueOrDefault("--report"), error).GetAwaiter().GetResult()
             : RunExportAsync(services, tenant!, kind!.Value, values.GetValueOrDefault("--output"), output, error).GetAwaiter().GetResult();
         return true;
     }
@@ -131,7 +137,7 @@ public static class CmdbCommand
         return services.BuildServiceProvider();
     }
 
-    private static async Task<int> RunImportAsync(IServiceProvider services, string tenant, string actor, ImportKind kind, string file, bool dryRun, string? reportPath, TextWriter error)
+    private static async Task<int> RunImportAsync(IServiceProvider services, string tenant, string actor, ImportKind kind, string file, bool dryRun, int parallel, string? reportPath, TextWriter error)
     {
         await using var stream = File.OpenRead(file);
         using var text = CmdbCsvReader.Utf8(stream);
@@ -148,7 +154,7 @@ public static class CmdbCommand
         }
 
         var bar = new ProgressBar(error, () => stream.Length == 0 ? 1 : (double)stream.Position / stream.Length);
-        var report = await services.GetRequiredService<CmdbImporter>().ImportAsync(tenant, actor, kind, csv.Rows(), dryRun, bar, CancellationToken.None);
+        var report = await services.GetRequiredService<CmdbImporter>().ImportAsync(tenant, actor, kind, csv.Rows(), dryRun, bar, CancellationToken.None, parallel);
         bar.Finish(report);
         foreach (var rejected in report.Errors.Take(20))
         {

@@ -71,28 +71,73 @@ public sealed record ImportProgress(int RowsDone, ImportReport Report);
 /// </summary>
 public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvider time)
 {
-    public async Task<ImportReport> ImportAsync(string tenantId, string actor, ImportKind kind, IEnumerable<CsvItem> items, bool dryRun, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Rows read ahead and applied together when <c>parallelism</c> is above one.</summary>
+    public const int ParallelBatchRows = 2_000;
+
+    /// <summary>
+    /// Applies rows and reports every one. With <paramref name="parallelism"/> above one, rows are applied by that
+    /// many workers, each row going to the worker of its key (external key, or source key for relationships), so
+    /// rows about the same CI are still applied in file order.
+    /// </summary>
+    public async Task<ImportReport> ImportAsync(string tenantId, string actor, ImportKind kind, IEnumerable<CsvItem> items, bool dryRun, IProgress<ImportProgress>? progress, CancellationToken cancellationToken, int parallelism = 1)
     {
         var classes = await service.ClassesAsync(tenantId, cancellationToken);
         var report = new ImportReport();
+        var batch = new List<CsvItem>(ParallelBatchRows);
         foreach (var item in items)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var outcome = item.Row is null
+            batch.Add(item);
+            if (batch.Count >= (parallelism > 1 ? ParallelBatchRows : 500))
+            {
+                report = await ApplyBatchAsync(report, batch);
+                batch.Clear();
+            }
+        }
+
+        report = await ApplyBatchAsync(report, batch);
+        progress?.Report(new ImportProgress(report.Rows, report));
+        return report;
+
+        async Task<ImportReport> ApplyBatchAsync(ImportReport soFar, List<CsvItem> rows)
+        {
+            var outcomes = new RowOutcome[rows.Count];
+            var workers = Math.Max(1, parallelism);
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
+            {
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    if (workers == 1 || WorkerOf(rows[i], kind, workers) == worker)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        outcomes[i] = await ApplyAsync(rows[i]);
+                    }
+                }
+            }));
+            foreach (var outcome in outcomes)
+            {
+                soFar = soFar.Add(outcome);
+            }
+
+            if (rows.Count > 0)
+            {
+                progress?.Report(new ImportProgress(soFar.Rows, soFar));
+            }
+
+            return soFar;
+        }
+
+        async Task<RowOutcome> ApplyAsync(CsvItem item) =>
+            item.Row is null
                 ? new RowOutcome(item.Error!.Row, RowResult.Rejected, null, [item.Error])
                 : kind == ImportKind.Cis
                     ? await ImportCiAsync(tenantId, actor, item.Row, classes, dryRun, cancellationToken)
                     : await ImportRelationshipAsync(tenantId, actor, item.Row, dryRun, cancellationToken);
-            report = report.Add(outcome);
-            if (progress is not null && report.Rows % 500 == 0)
-            {
-                progress.Report(new ImportProgress(report.Rows, report));
-            }
-        }
-
-        progress?.Report(new ImportProgress(report.Rows, report));
-        return report;
     }
+
+    private static int WorkerOf(CsvItem item, ImportKind kind, int workers) =>
+        item.Row?.Cells.GetValueOrDefault(kind == ImportKind.Cis ? "externalKey" : "sourceKey") is { } key
+            ? (int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)workers)
+            : 0;
 
     public async Task<RowOutcome> ImportCiAsync(string tenantId, string actor, CsvRow row, TenantCiClasses? classes, bool dryRun, CancellationToken cancellationToken)
     {
@@ -202,7 +247,7 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
             return Rejected(row, errors);
         }
 
-        var outcome = await service.RelateAsync(tenantId, source!.Document.Id, type, ConfigurationItem.IdFor(targetKey), actor, "import", cancellationToken, dryRun);
+        var outcome = await service.RelateAsync(tenantId, source!.Document.Id, type, ConfigurationItem.IdFor(targetKey), actor, "import", cancellationToken, dryRun, targetChecked: true);
         return outcome switch
         {
             CmdbService.RelateOutcome.Created created => new RowOutcome(row.Row, RowResult.Created, created.Relationship.Id, []),

@@ -502,14 +502,15 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
     }
 
     /// <summary>Relates two CIs of a tenant (source depends on target); rejects a self-relationship and a missing target; idempotent.</summary>
-    public async Task<RelateOutcome> RelateAsync(string tenantId, string sourceId, RelationshipType type, string targetId, string actor, string channel, CancellationToken cancellationToken, bool dryRun = false)
+    /// <param name="targetChecked">The caller has just read the target (the import): skip reading it again.</param>
+    public async Task<RelateOutcome> RelateAsync(string tenantId, string sourceId, RelationshipType type, string targetId, string actor, string channel, CancellationToken cancellationToken, bool dryRun = false, bool targetChecked = false)
     {
         if (sourceId == targetId)
         {
             return new RelateOutcome.Rejected("targetId", "A CI cannot be related to itself.");
         }
 
-        if (await store.ReadAsync(tenantId, targetId, cancellationToken) is null)
+        if (!targetChecked && await store.ReadAsync(tenantId, targetId, cancellationToken) is null)
         {
             return new RelateOutcome.Rejected("targetId", $"There is no CI '{targetId}'.");
         }

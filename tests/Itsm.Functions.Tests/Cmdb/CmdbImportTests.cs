@@ -92,6 +92,29 @@ public class CmdbImportTests
     }
 
     [Fact]
+    public async Task Parallel_workers_apply_rows_of_the_same_key_in_file_order_and_report_every_row()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+        var rows = new System.Text.StringBuilder("externalKey,class,name,status\n");
+        for (var i = 0; i < 300; i++)
+        {
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"k-{i % 100},server,srv-{i % 100},{(i < 200 ? "Planned" : "Operational")}\n");
+        }
+
+        var report = await app.Services.GetRequiredService<CmdbImporter>().ImportAsync(
+            "contoso", "importer", ImportKind.Cis, CmdbImporter.ReadAll(rows.ToString(), ImportKind.Cis).Items, false, null, CancellationToken.None, parallelism: 4);
+        var store = app.Services.GetRequiredService<CmdbStore>();
+        var statuses = new List<CiStatus>();
+        for (var i = 0; i < 100; i++)
+        {
+            statuses.Add((await store.ReadByExternalKeyAsync("contoso", $"k-{i}", CancellationToken.None))!.Document.Status);
+        }
+
+        Assert.Equal((300, 100, 100, 100), (report.Rows, report.Created, report.Unchanged, report.Updated));
+        Assert.All(statuses, s => Assert.Equal(CiStatus.Operational, s));
+    }
+
+    [Fact]
     public async Task A_dry_run_classifies_every_row_and_writes_nothing()
     {
         await using var app = await StandaloneApp.StartAsync();
