@@ -38,7 +38,7 @@ public static class CmdbFunctions
             .MapApi("Cmdb_StartImport", "POST", "cmdb/imports", api => api.Services.GetRequiredService<CmdbImportJobs>().StartAsync(api),
                 new ApiDocs("Upload a CSV of CIs or relationships (?kind=cis|relationships&dryRun=true): 202 and an import job.", 202, QueryParameters: ["kind", "dryRun"]), durableClient: true)
             .MapApi("Cmdb_GetImport", "GET", "cmdb/imports/{id}", api => api.Services.GetRequiredService<CmdbImportJobs>().GetAsync(api, Id(api)),
-                new ApiDocs("An import job: status, progress, counts and the rejected rows (row, column, reason)."))
+                new ApiDocs("An import job: status, progress, counts and the rejected rows (row, column, reason)."), durableClient: true)
             .MapApi("Cmdb_Export", "GET", "cmdb/export/{kind}", ExportAsync,
                 new ApiDocs("Export the CIs or relationships as CSV (kind cis or relationships), re-importable."));
 

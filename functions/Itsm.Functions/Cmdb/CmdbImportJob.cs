@@ -12,6 +12,9 @@ public enum ImportJobStatus
 {
     Running,
     Completed,
+
+    /// <summary>The orchestration failed or was terminated: the rows counted were applied, the rest were not.</summary>
+    Failed,
 }
 
 /// <summary>An import job: what was uploaded, by whom, and its state. Its rows and results are separate documents of its partition.</summary>
@@ -270,7 +273,19 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
         }
 
         var job = await ReadAsync(api.Caller.TenantId, jobId, api.CancellationToken);
-        return job is null ? ApiFunctions.NotFound($"Import job '{jobId}'") : HttpResults.Ok(await ViewAsync(job.Document, api.CancellationToken));
+        if (job is null)
+        {
+            return ApiFunctions.NotFound($"Import job '{jobId}'");
+        }
+
+        var document = job.Document;
+        if (document.Status == ImportJobStatus.Running
+            && await api.Http.DurableClient().GetStatusAsync(CmdbImportOrchestrator.InstanceId(document.TenantId, document.Id), showInput: false, api.CancellationToken) is { RuntimeStatus: "Failed" or "Terminated" or "Canceled" })
+        {
+            document = document with { Status = ImportJobStatus.Failed };
+        }
+
+        return HttpResults.Ok(await ViewAsync(document, api.CancellationToken));
     }
 
     private async Task<object> ViewAsync(ImportJob job, CancellationToken cancellationToken)

@@ -228,17 +228,18 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return denied;
         }
 
-        EdgeDirection? direction = api.Request.QueryValue("direction") switch
-        {
-            null or "" or "both" => null,
-            "out" => EdgeDirection.Out,
-            "in" => EdgeDirection.In,
-            _ => (EdgeDirection)(-1),
-        };
-        if (direction == (EdgeDirection)(-1))
+        var directionText = api.Request.QueryValue("direction");
+        if (directionText is not (null or "" or "both" or "out" or "in"))
         {
             return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["direction"] = ["must be out, in or both."] });
         }
+
+        EdgeDirection? direction = directionText switch
+        {
+            "out" => EdgeDirection.Out,
+            "in" => EdgeDirection.In,
+            _ => null,
+        };
 
         if (await store.ReadAsync(api.Caller.TenantId, ciId, api.CancellationToken) is null)
         {
