@@ -94,7 +94,8 @@ param keyVaultPurgeProtection bool = true
 @description('Give principalId data-plane access (Key Vault Secrets Officer, Service Bus Data Sender and Receiver, Cosmos DB Built-in Data Contributor) for troubleshooting.')
 param grantDeployerDataAccess bool = true
 
-// Cosmos containers: one entry per ContainerDefinition of the code (TicketStore.Tickets, TicketStore.Counters),
+// Cosmos containers: one entry per ContainerDefinition of the code (TicketStore.Tickets, TicketStore.Counters,
+// CmdbStore.Cis, CmdbImportJobs.Imports, ...),
 // same name, same partition key paths, and the indexing policy CosmosDocumentStore.IndexingPolicyFor builds:
 // range indexes on id, the partition key paths and the queryable fields only (everything else excluded),
 // array elements for array fields, one composite index (field, id) per sortable field.
@@ -205,6 +206,128 @@ param cosmosContainers cosmosContainerType[] = [
         { path: '/*' }
       ]
       compositeIndexes: []
+    }
+  }
+  {
+    name: 'cis'
+    partitionKeyPaths: [
+      '/tenantId'
+      '/ciId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/ciId/?' }
+        { path: '/docType/?' }
+        { path: '/class/?' }
+        { path: '/name/?' }
+        { path: '/status/?' }
+        { path: '/environment/?' }
+        { path: '/ownerGroup/?' }
+        { path: '/supportGroup/?' }
+        { path: '/criticality/?' }
+        { path: '/externalKey/?' }
+        { path: '/direction/?' }
+        { path: '/type/?' }
+        { path: '/createdAt/?' }
+        { path: '/updatedAt/?' }
+        { path: '/at/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/class', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/name', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/status', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/environment', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/ownerGroup', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/supportGroup', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/criticality', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/externalKey', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/direction', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/type', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/updatedAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/at', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
+    name: 'cmdbImports'
+    partitionKeyPaths: [
+      '/tenantId'
+      '/jobId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/jobId/?' }
+        { path: '/docType/?' }
+        { path: '/index/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/index', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
     }
   }
 ]

@@ -1,4 +1,5 @@
 using Itsm.Durable;
+using Itsm.Functions.Cmdb;
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
@@ -19,14 +20,15 @@ public static class ItsmFunctions
             .MapIntake()
             .MapTickets()
             .MapSla()
+            .MapCmdb()
             .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
-    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks();
+    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla();
+        services.AddIntake().AddTickets().AddSla().AddCmdb();
 }

@@ -1,12 +1,13 @@
 namespace Itsm.Functions.Hosting;
 
-/// <summary>Commands of the executable besides serving: <c>functions emit --output DIR</c> writes every function.json.</summary>
+/// <summary>Commands of the executable besides serving: <c>functions emit --output DIR</c> writes every function.json; <c>token mint</c>; <c>cmdb import|export</c>.</summary>
 public static class ItsmCommands
 {
     public static bool TryRun(string[] args, out int exitCode)
     {
         exitCode = 0;
         if (Security.TokenCommand.TryRun(args, out exitCode)) return true;
+        if (Cmdb.CmdbCommand.TryRun(args, out exitCode)) return true;
         if (args.Length >= 2 && args[0] == "functions" && args[1] == "emit")
         {
             var output = Option(args, "--output");

@@ -105,7 +105,7 @@ public static class OpenApiFunctions
         }
 
         input["properties"] = properties;
-        return new JsonObject
+        var schemas = new JsonObject
         {
             ["Ticket"] = ticket,
             ["TicketInput"] = input,
@@ -124,6 +124,12 @@ public static class OpenApiFunctions
             ["HealthReport"] = Schema(typeof(HealthReport)),
             ["ProblemDetails"] = Schema(typeof(ProblemDetails)),
         };
+        foreach (var (name, schema) in Cmdb.CmdbSchemas.All(Schema))
+        {
+            schemas[name] = schema;
+        }
+
+        return schemas;
     }
 
     private static JsonObject Schema(Type type) =>
