@@ -3,6 +3,7 @@ using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
@@ -17,6 +18,7 @@ public static class ItsmFunctions
             .MapHealth()
             .MapOpenApi()
             .MapIntake()
+            .MapNotifications()
             .MapTickets()
             .MapSla()
             .MapDurableFunctions(CreateDurableRegistry());
@@ -28,5 +30,5 @@ public static class ItsmFunctions
     public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla();
+        services.AddIntake().AddTickets().AddSla().AddNotifications();
 }
