@@ -8,6 +8,7 @@ return args switch
     ["engine", .. var rest] => await EngineCommand.RunAsync(rest),
     ["tickets", .. var rest] => await TicketsCommand.RunAsync(rest),
     ["sla", .. var rest] => await SlaCommand.RunAsync(rest),
+    ["intake", .. var rest] => await IntakeCommand.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -124,6 +124,12 @@ public sealed class NotificationOutbox(
             targets.AddRange((notificationEvent.Channels ?? [NotificationChannel.Mail]).Select(c => (c, recipient)));
         }
 
+        // Someone known only by an Entra id (a Teams requester) cannot be mailed: they are told in Teams instead.
+        targets = targets
+            .Select(t => t.Channel == NotificationChannel.Mail && string.IsNullOrEmpty(t.Recipient.Email) && !t.Recipient.Id.Contains('@', StringComparison.Ordinal) && !t.Recipient.Id.Contains(':', StringComparison.Ordinal)
+                ? (NotificationChannel.Teams, t.Recipient)
+                : t)
+            .ToList();
         var added = new List<OutboxNotification>();
         foreach (var (channel, recipient) in targets.DistinctBy(t => (t.Channel, t.Recipient.Id.ToLowerInvariant())))
         {

@@ -85,6 +85,11 @@ public class IntakeWebhookTests
         Assert.Contains($"/api/tickets/{ticket.Id}", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Equal(("Printer on fire", "teams"), (ticket.Title, ticket.Channel));
         Assert.Equal("aad-ana", ticket.Requester.Id);
+
+        // Known only by an Entra id, the requester gets the number in a Teams activity instead of a mail.
+        var ack = Assert.Single(await app.OutboxAsync());
+        Assert.Equal((Itsm.Functions.Notifications.NotificationChannel.Teams, "aad-ana"), (ack.Channel, ack.Recipient.Id));
+        Assert.StartsWith($"[{ticket.Number}]", ack.Subject, StringComparison.Ordinal);
     }
 
     [Fact]
