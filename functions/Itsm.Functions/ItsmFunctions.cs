@@ -4,6 +4,7 @@ using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
@@ -18,6 +19,7 @@ public static class ItsmFunctions
             .MapHealth()
             .MapOpenApi()
             .MapIntake()
+            .MapNotifications()
             .MapTickets()
             .MapSla()
             .MapCmdb()
@@ -30,5 +32,5 @@ public static class ItsmFunctions
     public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications();
 }
