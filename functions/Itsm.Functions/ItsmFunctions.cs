@@ -1,4 +1,6 @@
 using Itsm.Durable;
+using Itsm.Functions.Approvals;
+using Itsm.Functions.Changes;
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
@@ -19,14 +21,16 @@ public static class ItsmFunctions
             .MapIntake()
             .MapTickets()
             .MapSla()
+            .MapChanges()
+            .MapApprovals()
             .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
-    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks();
+    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddApprovals();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla();
+        services.AddIntake().AddTickets().AddSla().AddChanges().AddApprovals();
 }
