@@ -39,7 +39,13 @@ public static class ApprovalFunctions
         var record = IsId(id) ? (await api.Services.GetRequiredService<ApprovalStore>().ReadAsync(api.Caller.TenantId, id, api.CancellationToken))?.Document : null;
         var mayRead = record is not null && (api.Caller.IsAgent
             || record.Levels.Any(l => l.Approvers.Any(a => a.UserId == api.Caller.UserId || a.Delegate == api.Caller.UserId)));
-        return mayRead ? HttpResults.Ok(record) : ApiFunctions.NotFound($"Approval '{id}'");
+        if (!mayRead)
+        {
+            return ApiFunctions.NotFound($"Approval '{id}'");
+        }
+
+        // Approvers see who was prompted, not the links sent to others.
+        return HttpResults.Ok(api.Caller.IsAgent ? record : record! with { Prompts = record.Prompts.Select(p => p with { Link = "" }).ToArray() });
     }
 
     private static async Task<HttpResponseOutput> DecideAsync(ApiContext api)

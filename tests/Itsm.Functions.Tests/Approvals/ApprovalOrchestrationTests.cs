@@ -358,3 +358,37 @@ public class ApprovalOrchestrationTests
         Assert.Equal("Pending", await h.StateAsync(approval));
     }
 }
+
+public class ApprovalRestartTests
+{
+    [Fact]
+    public async Task An_approval_survives_a_restart_of_the_app_and_its_timeout_still_fires()
+    {
+        var directory = Support.TempDirectory.Create();
+        var clock = new Support.FakeTimeProvider(Support.StandaloneApp.Epoch);
+        const string settings = """
+            {"policies":[{"id":"cab","name":"CAB","changeTypes":["Normal"],
+              "levels":[{"name":"One","approvers":[{"kind":"User","id":"bob"}]},
+                        {"name":"Two","approvers":[{"kind":"User","id":"carol"}],"timeoutMinutes":60,"onTimeout":"AutoReject"}]}]}
+            """;
+        string change, approval;
+        await using (var first = new ApprovalHarness(await Support.StandaloneApp.StartAsync(directory: directory, clock: clock)))
+        {
+            var admin = first.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin);
+            Assert.True((await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json(settings))).IsSuccessStatusCode);
+            change = await first.SubmitChangeAsync();
+            approval = await first.ApprovalIdAsync(change);
+            await first.DecideAsync("bob", approval, "Approve");
+        }
+
+        await using var second = new ApprovalHarness(await Support.StandaloneApp.StartAsync(directory: directory, clock: clock));
+        await second.IdleAsync();
+        var bobsView = await second.User("bob").GetFromJsonAsync<JsonElement>($"/api/approvals/{approval}");
+        Assert.All(bobsView.GetProperty("prompts").EnumerateArray(), p => Assert.Equal("", p.GetProperty("link").GetString()));
+        Assert.Equal(1, (await second.ApprovalAsync(approval)).GetProperty("currentLevel").GetInt32());
+
+        await second.AdvanceAsync(TimeSpan.FromMinutes(60));
+        Assert.Equal("Rejected", await second.StateAsync(approval));
+        Assert.Equal("Cancelled", await second.TicketStateAsync(change));
+    }
+}
