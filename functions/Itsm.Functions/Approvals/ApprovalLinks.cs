@@ -121,14 +121,24 @@ public sealed class ApprovalLinks
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
 
+            // Written to a private temporary file and moved into place, so a concurrent reader never sees half a key.
+            var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
             try
             {
-                using var stream = new FileStream(path, options);
-                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+                using (var stream = new FileStream(temporary, options))
+                {
+                    stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+                }
+
+                File.Move(temporary, path, overwrite: false);
             }
             catch (IOException) when (File.Exists(path))
             {
                 // Another process created it first: use theirs.
+            }
+            finally
+            {
+                File.Delete(temporary);
             }
         }
 

@@ -39,7 +39,7 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
     {
         for (var wakes = 0; wakes < WakesPerExecution; wakes++)
         {
-            var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, new AdvanceInput(input, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)), Retry);
+            var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, new AdvanceInput(input, new DateTimeOffset(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc))), Retry);
             if (wake.Finished)
             {
                 await context.CallActivityAsync<bool>(ApplyApprovalOutcomeActivity.Name, input, Retry);
@@ -151,13 +151,8 @@ public sealed class AdvanceApprovalActivity(
 
     private ApprovalPrompt Prompt(ApprovalRecord record, PromptRequest request, DateTimeOffset now)
     {
-        var level = record.Levels[request.Level];
+        // Not capped at the level's deadline: an escalated level runs on, and a closed level refuses the link as late anyway.
         var expires = now.AddHours(record.LinkLifetimeHours);
-        if (level.Deadline is { } deadline && deadline < expires)
-        {
-            expires = deadline;
-        }
-
         var token = links.Create(new ApprovalLinkClaims(record.TenantId, record.Id, request.Level, request.Approver, request.Recipient, expires.ToUnixTimeSeconds(), Guid.NewGuid().ToString("N")));
         return new ApprovalPrompt(request.Level, request.Recipient, request.Approver, request.Kind, now, links.Url(token), expires);
     }
