@@ -120,7 +120,9 @@ public sealed class AdvanceApprovalActivity(
                 }
             }
 
-            var step = ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, record.Requester, input.Now));
+            var step = ticket?.State == TicketState.Authorize
+                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, record.Requester, input.Now))
+                : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
             if (ReferenceEquals(step.Record, record))
             {
                 return Wake(record, step.WakeAt);
@@ -213,7 +215,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
         {
             var record = await store.ReadAsync(input.TenantId, input.ApprovalId, ct);
             var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, ct);
-            if (record?.Document is not { IsFinished: true } approval || stored is null)
+            if (record?.Document is not { IsFinished: true, State: not ApprovalState.Withdrawn } approval || stored is null)
             {
                 return false;
             }
@@ -276,6 +278,15 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
         {
             await RecordPreApprovedAsync(after, approvalId, change.At, cancellationToken);
             return;
+        }
+
+        if (change.Before?.State == TicketState.Authorize && change.Durable is { } wake)
+        {
+            // Authorised by hand or cancelled while an approval runs: its orchestration withdraws it.
+            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+            {
+                await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+            }
         }
 
         if (after.State != TicketState.Authorize)

@@ -12,6 +12,9 @@ public enum ApprovalState
     Blocked,
     Approved,
     Rejected,
+
+    /// <summary>The change left Authorize by other means (authorised by hand, cancelled) before the approval finished.</summary>
+    Withdrawn,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ApprovalVerdict>))]
@@ -151,5 +154,5 @@ public sealed record ApprovalRecord
     public DateTimeOffset? CompletedAt { get; init; }
 
     [JsonIgnore]
-    public bool IsFinished => State is ApprovalState.Approved or ApprovalState.Rejected;
+    public bool IsFinished => State is ApprovalState.Approved or ApprovalState.Rejected or ApprovalState.Withdrawn;
 }

@@ -82,7 +82,7 @@ public static class ApprovalRules
     {
         if (record.IsFinished)
         {
-            return (null, new AnswerRefusal(409, "The approval is finished.", $"{record.SubjectNumber} was already {(record.State == ApprovalState.Approved ? "approved" : "rejected")}; your answer changes nothing."));
+            return (null, new AnswerRefusal(409, "The approval is finished.", $"{record.SubjectNumber} was already {record.State.ToString().ToLowerInvariant()}; your answer changes nothing."));
         }
 
         if (linkId is not null && record.UsedLinks.Contains(linkId))
@@ -117,6 +117,12 @@ public static class ApprovalRules
 
         return (slot, null);
     }
+
+    /// <summary>Ends an approval whose change left Authorize by other means; nothing more is asked.</summary>
+    public static ApprovalRecord Withdraw(ApprovalRecord record, string changeState, DateTimeOffset now) =>
+        record.IsFinished
+            ? record
+            : record with { State = ApprovalState.Withdrawn, CompletedAt = now, OutcomeReason = $"The change left Authorize (now {changeState}) before the approval finished." };
 
     /// <summary>Records an answer already checked with <see cref="CheckAnswer"/>.</summary>
     public static ApprovalRecord Record(ApprovalRecord record, ApproverSlot slot, string user, ApprovalVerdict verdict, string channel, string? comment, string? linkId, DateTimeOffset at) =>

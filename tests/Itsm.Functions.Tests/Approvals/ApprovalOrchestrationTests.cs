@@ -344,6 +344,27 @@ public class ApprovalOrchestrationTests
     }
 
     [Fact]
+    public async Task A_change_authorised_by_hand_while_its_approval_runs_withdraws_the_approval()
+    {
+        await using var h = await ApprovalHarness.StartAsync(Policy(Level($"{Bob},{Carol}", "All")));
+        var change = await h.SubmitChangeAsync();
+        var approval = await h.ApprovalIdAsync(change);
+        await h.DecideAsync("bob", approval, "Approve");
+
+        var manual = await h.App.As("cm", "contoso", Itsm.Functions.Security.AppRoles.ChangeManager).PostAsync($"/api/tickets/{change}/actions/authorize", ApprovalHarness.Json("{}"));
+        Assert.Equal(HttpStatusCode.OK, manual.StatusCode);
+        await h.IdleAsync();
+
+        var record = await h.ApprovalAsync(approval);
+        Assert.Equal("Withdrawn", record.GetProperty("state").GetString());
+        Assert.Contains("now Scheduled", record.GetProperty("outcomeReason").GetString(), StringComparison.Ordinal);
+        var late = await h.DecideAsync("carol", approval, "Reject");
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Contains("already withdrawn", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Scheduled", await h.TicketStateAsync(change));
+    }
+
+    [Fact]
     public async Task Approvals_are_invisible_to_other_tenants_and_to_people_outside_them()
     {
         await using var h = await ApprovalHarness.StartAsync(Policy(Level(Bob)));
