@@ -95,7 +95,7 @@ param keyVaultPurgeProtection bool = true
 param grantDeployerDataAccess bool = true
 
 // Cosmos containers: one entry per ContainerDefinition of the code (TicketStore.Tickets, TicketStore.Counters,
-// CmdbStore.Cis, CmdbImportJobs.Imports, the intake and notification containers, ...),
+// CmdbStore.Cis, CmdbImportJobs.Imports, the intake and notification containers, ApprovalStore.Approvals, ...),
 // same name, same partition key paths, and the indexing policy CosmosDocumentStore.IndexingPolicyFor builds:
 // range indexes on id, the partition key paths and the queryable fields only (everything else excluded),
 // array elements for array fields, one composite index (field, id) per sortable field.
@@ -445,6 +445,40 @@ param cosmosContainers cosmosContainerType[] = [
         { path: '/*' }
       ]
       compositeIndexes: []
+    }
+  }
+  {
+    name: 'approvals'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/subjectId/?' }
+        { path: '/createdAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/subjectId', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
     }
   }
 ]

@@ -1,4 +1,6 @@
 using Itsm.Durable;
+using Itsm.Functions.Approvals;
+using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
@@ -23,14 +25,16 @@ public static class ItsmFunctions
             .MapTickets()
             .MapSla()
             .MapCmdb()
+            .MapChanges()
+            .MapApprovals()
             .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
-    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports();
+    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports().AddApprovals();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals();
 }
