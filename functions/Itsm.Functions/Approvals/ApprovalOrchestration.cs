@@ -114,9 +114,9 @@ public sealed class AdvanceApprovalActivity(
             var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
             foreach (var ci in ticket?.ConfigurationItems ?? [])
             {
-                if (await cmdb.OwnerAsync(approval.TenantId, ci, ct) is { } owner)
+                if (await cmdb.OwnerGroupAsync(approval.TenantId, ci, ct) is { } ownerGroup)
                 {
-                    owners.Add(owner);
+                    owners.AddRange(settings.GroupMembers(ownerGroup));
                 }
             }
 

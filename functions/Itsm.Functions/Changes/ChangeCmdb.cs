@@ -10,8 +10,8 @@ public interface IChangeCmdb
     /// <summary>The CIs related to <paramref name="ci"/> within <paramref name="depth"/> hops, including the CI itself.</summary>
     Task<IReadOnlySet<string>> RelatedAsync(string tenantId, string ci, int depth, CancellationToken cancellationToken);
 
-    /// <summary>The user who owns the CI, if known.</summary>
-    Task<string?> OwnerAsync(string tenantId, string ci, CancellationToken cancellationToken);
+    /// <summary>The group that owns the CI, if known; approval policies name its members (approval settings' groups) as the CI owners.</summary>
+    Task<string?> OwnerGroupAsync(string tenantId, string ci, CancellationToken cancellationToken);
 
     /// <summary>Business criticality from 1 (low) to 5 (mission critical).</summary>
     Task<int> CriticalityAsync(string tenantId, string ci, CancellationToken cancellationToken);
@@ -27,7 +27,7 @@ public sealed class StandaloneChangeCmdb : IChangeCmdb
     public Task<IReadOnlySet<string>> RelatedAsync(string tenantId, string ci, int depth, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(StringComparer.Ordinal) { ci });
 
-    public Task<string?> OwnerAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+    public Task<string?> OwnerGroupAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
     public Task<int> CriticalityAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult(DefaultCriticality);
 

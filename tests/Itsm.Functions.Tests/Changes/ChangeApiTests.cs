@@ -10,13 +10,13 @@ namespace Itsm.Functions.Tests.Changes;
 /// <summary>Change risk, conflicts, blocking policies, overrides and the calendar through the API, with a fake CMDB.</summary>
 public class ChangeApiTests
 {
-    /// <summary>app-01 runs on db-01; db-01 is mission critical and feeds two services; alice owns app-01.</summary>
+    /// <summary>app-01 runs on db-01; db-01 is mission critical and feeds two services; the app-owners group (alice) owns app-01.</summary>
     private sealed class FakeCmdb : IChangeCmdb
     {
         public Task<IReadOnlySet<string>> RelatedAsync(string tenantId, string ci, int depth, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlySet<string>>(ci is "app-01" or "db-01" && depth >= 1 ? new HashSet<string> { "app-01", "db-01" } : new HashSet<string> { ci });
 
-        public Task<string?> OwnerAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult(ci == "app-01" ? "alice" : null);
+        public Task<string?> OwnerGroupAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult(ci == "app-01" ? "app-owners" : null);
 
         public Task<int> CriticalityAsync(string tenantId, string ci, CancellationToken cancellationToken) => Task.FromResult(ci == "db-01" ? 5 : 2);
 
@@ -84,7 +84,8 @@ public class ChangeApiTests
     {
         await using var h = await StartAsync("""
             {"policies":[{"id":"cab","name":"CAB","changeTypes":["Normal","Emergency"],"blockOnConflicts":true,
-              "levels":[{"name":"CAB","approvers":[{"kind":"CiOwner"}]}]}]}
+              "levels":[{"name":"CAB","approvers":[{"kind":"CiOwner"}]}]}],
+             "groups":{"app-owners":["alice"]}}
             """);
         var admin = h.App.As("root", "contoso", AppRoles.Admin);
         var start = h.App.Clock.GetUtcNow();
