@@ -26,6 +26,10 @@ public static class NotificationFunctions
         services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName);
         services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<ITicketChangeObserver, TicketNotifications>();
 
+        // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
+        services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
+        services.TryAddSingleton<Approvals.IApprovalPromptSender, OutboxApprovalPromptSender>();
+
         // Graph only when configured (tests register their own client pointed at a fake Graph).
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());
         services.AddSingleton<INotificationSender, GraphNotificationSender>();

@@ -50,5 +50,14 @@ public class ChangeCmdbIntegrationTests
         var approvers = approval.GetProperty("levels")[0].GetProperty("approvers").EnumerateArray()
             .Select(a => a.GetProperty("userId").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["olga", "oscar"], approvers);
+
+        // Each owner is prompted through the outbox (Teams: they are known by id), with their own signed link.
+        var outbox = await h.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/admin/notifications/outbox?pageSize=100");
+        var prompts = outbox.GetProperty("items").EnumerateArray()
+            .Where(n => n.GetProperty("eventKind").GetString() == "approval.requested" && n.GetProperty("ticketId").GetString() == onDb)
+            .ToArray();
+        Assert.Equal(["olga", "oscar"], prompts.Select(n => n.GetProperty("recipient").GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(prompts, n => Assert.Contains("/api/approval-page?t=", n.GetProperty("link").GetString(), StringComparison.Ordinal));
+        Assert.NotEqual(prompts[0].GetProperty("link").GetString(), prompts[1].GetProperty("link").GetString());
     }
 }
