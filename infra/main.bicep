@@ -603,6 +603,7 @@ module api 'app/api.bicep' = {
     tenantId: tenant().tenantId
     apiClientId: apiClientId
     apiAudience: effectiveAudience
+    keyVaultUri: keyVault.outputs.uri
   }
   // The host should find its data-plane roles in place the first time it starts.
   dependsOn: [
