@@ -78,8 +78,11 @@ public sealed class GraphOptions
     }
 }
 
-/// <summary>Sends outbox notifications through Graph: mail from the sender mailbox, Teams activity-feed notifications to users.</summary>
-public sealed class GraphNotificationSender(GraphServiceClient graph, Microsoft.Extensions.Options.IOptions<GraphOptions> options) : INotificationSender
+/// <summary>
+/// Sends outbox notifications through Graph: mail from the sender mailbox (a draft, then send; a retry after a
+/// throttled send leaves the earlier draft in the mailbox's Drafts folder), Teams activity-feed notifications to users.
+/// </summary>
+public sealed class GraphNotificationSender(GraphServiceClient graph, Microsoft.Extensions.Options.IOptions<GraphOptions> options, IntakeThreads threads) : INotificationSender
 {
     /// <summary>Marks our own mail, so intake recognises a loop when it comes back.</summary>
     public const string NotificationHeader = "X-Itsm-Notification";
@@ -90,19 +93,29 @@ public sealed class GraphNotificationSender(GraphServiceClient graph, Microsoft.
         {
             if (notification.Channel == NotificationChannel.Mail)
             {
-                await graph.Users[options.Value.SenderMailbox].SendMail.PostAsync(
-                    new Microsoft.Graph.Users.Item.SendMail.SendMailPostRequestBody
+                // A draft first, then send: the draft tells us the Internet message id, which is stored as a thread key of
+                // the ticket, so a reply whose client dropped the subject tag still threads by In-Reply-To.
+                var mailbox = graph.Users[options.Value.SenderMailbox];
+                var draft = await mailbox.Messages.PostAsync(
+                    new Message
                     {
-                        Message = new Message
-                        {
-                            Subject = notification.Subject,
-                            Body = new ItemBody { ContentType = BodyType.Html, Content = notification.Html },
-                            ToRecipients = [new Recipient { EmailAddress = new EmailAddress { Address = notification.Recipient.Email, Name = notification.Recipient.Name } }],
-                            InternetMessageHeaders = [new InternetMessageHeader { Name = NotificationHeader, Value = notification.Id }],
-                        },
-                        SaveToSentItems = true,
+                        Subject = notification.Subject,
+                        Body = new ItemBody { ContentType = BodyType.Html, Content = notification.Html },
+                        ToRecipients = [new Recipient { EmailAddress = new EmailAddress { Address = notification.Recipient.Email, Name = notification.Recipient.Name } }],
+                        InternetMessageHeaders = [new InternetMessageHeader { Name = NotificationHeader, Value = notification.Id }],
                     },
                     cancellationToken: cancellationToken);
+                if (draft?.Id is null)
+                {
+                    return new SendResult(SendStatus.Transient, null, "Graph returned a draft without an id.");
+                }
+
+                if (notification.TicketId is { } ticketId && draft.InternetMessageId is { Length: > 0 } internetMessageId)
+                {
+                    await threads.RecordAsync(notification.TenantId, IntakeThreads.MessageKey(internetMessageId), ticketId, cancellationToken);
+                }
+
+                await mailbox.Messages[draft.Id].Send.PostAsync(cancellationToken: cancellationToken);
             }
             else
             {

@@ -12,7 +12,7 @@ using Microsoft.Kiota.Abstractions.Authentication;
 namespace Itsm.Functions.Tests.Notifications;
 
 /// <summary>
-/// A small fake of the Graph endpoints the app uses (sendMail, activity feed, messages, subscriptions), served by
+/// A small fake of the Graph endpoints the app uses (draft and send of mail, activity feed, messages, subscriptions), served by
 /// an in-memory ASP.NET Core server. The real Graph SDK talks to it over HTTP; tests script throttling and read
 /// what was sent.
 /// </summary>
@@ -20,6 +20,7 @@ public sealed class FakeGraph : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<int> _throttles = new();
+    private int _drafts;
 
     // The SDK writes some request members in PascalCase (sendMail's "Message"); Graph reads names case-insensitively.
     private static readonly JsonNodeOptions CaseInsensitive = new() { PropertyNameCaseInsensitive = true };
@@ -30,9 +31,18 @@ public sealed class FakeGraph : IAsyncDisposable
 
     public ConcurrentDictionary<string, JsonObject> Messages { get; } = new();
 
+    /// <summary>Drafts created in the sender mailbox; <see cref="Mail"/> are those sent.</summary>
+    public ConcurrentDictionary<string, JsonObject> Drafts { get; } = new();
+
+    public ConcurrentQueue<JsonObject> Mail { get; } = new();
+
+    private readonly TaskCompletionSource<JsonObject> _subscriptionCreated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<JsonObject> SubscriptionCreated => _subscriptionCreated.Task;
+
     public ConcurrentDictionary<string, JsonObject> Subscriptions { get; } = new();
 
-    /// <summary>The next POSTs answer 429 with these Retry-After seconds, one per entry.</summary>
+    /// <summary>The next sends (mail send, activity) answer 429 with these Retry-After seconds, one per entry.</summary>
     public void ThrottleNext(params int[] retryAfterSeconds)
     {
         foreach (var seconds in retryAfterSeconds)
@@ -53,7 +63,8 @@ public sealed class FakeGraph : IAsyncDisposable
         builder.WebHost.UseTestServer();
         var app = builder.Build();
         var fake = new FakeGraph(app);
-        app.MapPost("/v1.0/users/{user}/sendMail", (Delegate)((HttpContext http) => fake.RecordAsync(http, 202, null)));
+        app.MapPost("/v1.0/users/{user}/messages", (Delegate)((HttpContext http) => fake.CreateDraftAsync(http)));
+        app.MapPost("/v1.0/users/{user}/messages/{id}/send", (Delegate)((HttpContext http) => fake.SendDraftAsync(http, (string)http.Request.RouteValues["id"]!)));
         app.MapPost("/v1.0/users/{user}/teamwork/sendActivityNotification", (Delegate)((HttpContext http) => fake.RecordAsync(http, 204, null)));
         app.MapGet("/v1.0/users/{user}/messages/{id}", (string id) =>
             fake.Messages.TryGetValue(id, out var message)
@@ -65,6 +76,7 @@ public sealed class FakeGraph : IAsyncDisposable
             var id = "sub-" + (fake.Subscriptions.Count + 1);
             body["id"] = id;
             fake.Subscriptions[id] = body;
+            fake._subscriptionCreated.TrySetResult(body);
             fake.Requests.Enqueue(("/v1.0/subscriptions", body));
             return Results.Text(body.ToJsonString(), "application/json", statusCode: 201);
         });
@@ -82,12 +94,43 @@ public sealed class FakeGraph : IAsyncDisposable
         return fake;
     }
 
+    private async Task<IResult> CreateDraftAsync(HttpContext http)
+    {
+        var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
+        var id = "draft-" + Interlocked.Increment(ref _drafts);
+        body["id"] = id;
+        body["internetMessageId"] = $"<{id}@graph.test>";
+        Drafts[id] = body;
+        return Results.Text(body.ToJsonString(), "application/json", statusCode: 201);
+    }
+
+    private Task<IResult> SendDraftAsync(HttpContext http, string id)
+    {
+        if (Throttled(http) is { } throttled)
+        {
+            return Task.FromResult(throttled);
+        }
+
+        Mail.Enqueue(Drafts[id]);
+        return Task.FromResult(Results.StatusCode(202));
+    }
+
+    private IResult? Throttled(HttpContext http)
+    {
+        if (!_throttles.TryDequeue(out var seconds))
+        {
+            return null;
+        }
+
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Text("""{"error":{"code":"TooManyRequests","message":"Application is over its MailboxConcurrency limit."}}""", "application/json", statusCode: 429);
+    }
+
     private async Task<IResult> RecordAsync(HttpContext http, int status, string? json)
     {
-        if (_throttles.TryDequeue(out var seconds))
+        if (Throttled(http) is { } throttled)
         {
-            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Results.Text("""{"error":{"code":"TooManyRequests","message":"Application is over its MailboxConcurrency limit."}}""", "application/json", statusCode: 429);
+            return throttled;
         }
 
         var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();

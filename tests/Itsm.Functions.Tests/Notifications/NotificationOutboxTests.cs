@@ -102,7 +102,7 @@ public class NotificationOutboxTests
         var again = await Outbox(app).DispatchDueAsync(CancellationToken.None);
 
         Assert.Equal((2, 0), (sent, again));
-        var mail = Assert.Single(graph.Sent("/users/notify@contoso.com/sendMail"))["message"]!;
+        var mail = Assert.Single(graph.Mail);
         Assert.Equal("[CHG0001001] Approval requested: Patch <b>SQL</b> & restart", mail["subject"]!.GetValue<string>());
         Assert.Equal("bob@contoso.com", mail["toRecipients"]![0]!["emailAddress"]!["address"]!.GetValue<string>());
         var html = mail["body"]!["content"]!.GetValue<string>();
@@ -133,7 +133,8 @@ public class NotificationOutboxTests
         app.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(1, await Outbox(app).DispatchDueAsync(CancellationToken.None));
 
-        Assert.Single(graph.Sent("/sendMail"));
+        Assert.Single(graph.Mail);
+        Assert.Equal(2, graph.Drafts.Count); // the throttled attempt's draft stays in Drafts (see GraphNotificationSender)
         Assert.Equal(OutboxState.Sent, Assert.Single(await app.OutboxAsync()).State);
     }
 
@@ -259,9 +260,38 @@ public class NotificationOutboxTests
         Assert.Equal("It beeps three times.", Assert.Single(await app.CommentsAsync(ticket.Id)).Body);
 
         await Outbox(app).DispatchDueAsync(CancellationToken.None);
-        var ack = Assert.Single(graph.Sent("/sendMail"))["message"]!;
+        var ack = Assert.Single(graph.Mail);
         Assert.StartsWith($"[{ticket.Number}]", ack["subject"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("ana@contoso.com", ack["toRecipients"]![0]!["emailAddress"]!["address"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_reply_to_our_acknowledgement_without_the_tag_threads_by_the_id_of_the_mail_we_sent()
+    {
+        var (app, graph) = await StartWithGraphAsync();
+        await using var _ = app;
+        await using var __ = graph;
+        var created = await app.ProcessAsync(IntakeFixture.Mail("m-1@contoso.com", "ana@contoso.com", "VPN down", "It drops."));
+        await Outbox(app).DispatchDueAsync(CancellationToken.None);
+        var sentId = Assert.Single(graph.Mail)["internetMessageId"]!.GetValue<string>();
+
+        var reply = await app.ProcessAsync(IntakeFixture.Mail("m-2@contoso.com", "ana@contoso.com", "Re: your request", "Thanks, it works now.") with { InReplyTo = sentId });
+
+        Assert.Equal((IntakeOutcomeKind.Commented, created.TicketId), (reply.Kind, reply.TicketId));
+        Assert.Single(await app.TicketsAsync());
+    }
+
+    [Fact]
+    public async Task The_subscription_timer_subscribes_the_intake_mailbox_when_the_app_starts()
+    {
+        var (app, graph) = await StartWithGraphAsync();
+        await using var _ = app;
+        await using var __ = graph;
+
+        var subscription = await graph.SubscriptionCreated.WaitAsync(IntakeFixture.Patience);
+
+        Assert.Equal(IntakeFixture.ClientState, subscription["clientState"]!.GetValue<string>());
+        Assert.Equal("created", subscription["changeType"]!.GetValue<string>());
     }
 
     [Fact]
