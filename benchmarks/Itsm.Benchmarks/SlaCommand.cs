@@ -4,15 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Itsm.Durable.Engine;
-using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Itsm.Benchmarks;
@@ -42,96 +37,74 @@ internal static class SlaCommand
         var tickets = Measure.IntOption(args, "--tickets", 100_000);
         var workers = Measure.IntOption(args, "--workers", 16);
         var alarms = Measure.IntOption(args, "--alarms", 1000);
-        var directory = Directory.CreateTempSubdirectory("itsm-sla-bench-").FullName;
-        var database = Path.Combine(directory, "itsm.db");
-        var app = ItsmApp.Build([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Itsm:Sqlite:Path"] = database,
-                ["Itsm:Standalone:Urls"] = "http://127.0.0.1:0",
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
-        });
-        await app.StartAsync();
-        try
-        {
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers * 2 }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
-            var engine = app.Services.GetRequiredService<EmbeddedDurableEngine>();
-            await ConfigureAsync(http, database, "bench", 7 * 24 * 60, "[50,75,90]");
-            await ConfigureAsync(http, database, "bench-late", 1, "[50]");
-            Console.WriteLine($"app started, SLA policies set: {Measure.Memory()}");
+        await using var bench = await BenchApp.StartAsync("sla", workers * 2);
+        var (app, http, database) = (bench.App, bench.Http, bench.DatabasePath);
+        var engine = app.Services.GetRequiredService<EmbeddedDurableEngine>();
+        await ConfigureAsync(http, database, "bench", 7 * 24 * 60, "[50,75,90]");
+        await ConfigureAsync(http, database, "bench-late", 1, "[50]");
+        Console.WriteLine($"app started, SLA policies set: {Measure.Memory()}");
 
-            var agent = Token(database, "bench");
-            var watch = Stopwatch.StartNew();
-            var next = 0;
-            await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
+        var agent = Token(database, "bench");
+        var watch = Stopwatch.StartNew();
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) is var i && i <= tickets)
             {
-                while (Interlocked.Increment(ref next) is var i && i <= tickets)
+                await RaiseAsync(http, agent, i);
+                if (i % 20_000 == 0)
                 {
-                    await RaiseAsync(http, agent, i);
-                    if (i % 20_000 == 0)
-                    {
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i} raised at {watch.Elapsed.TotalSeconds:F1} s"));
-                    }
-                }
-            }));
-            var raised = watch.Elapsed;
-            await engine.WaitForIdleAsync(CancellationToken.None);
-            var waiting = watch.Elapsed;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{tickets} tickets raised over HTTP by {workers} workers in {raised.TotalSeconds:F1} s ({tickets / raised.TotalSeconds:F0}/s); " +
-                $"every clock waiting on its timer at {waiting.TotalSeconds:F1} s: {tickets / waiting.TotalSeconds:F0} clocks started/s"));
-            Console.WriteLine($"{tickets} clocks waiting: {Measure.Memory()}, {Measure.FileSizes(database)}; load average {Measure.LoadAverage()}");
-
-            // Lateness: --alarms tickets over ~10 s, each due one minute later, while the others wait.
-            var late = Token(database, "bench-late");
-            var ids = new List<string>();
-            var alarmWatch = Stopwatch.StartNew();
-            for (var i = 0; i < alarms; i++)
-            {
-                ids.Add(await RaiseAsync(http, late, i));
-                var due = TimeSpan.FromSeconds(10.0 * (i + 1) / alarms);
-                if (alarmWatch.Elapsed < due)
-                {
-                    await Task.Delay(due - alarmWatch.Elapsed);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i} raised at {watch.Elapsed.TotalSeconds:F1} s"));
                 }
             }
+        }));
+        var raised = watch.Elapsed;
+        await engine.WaitForIdleAsync(CancellationToken.None);
+        var waiting = watch.Elapsed;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{tickets} tickets raised over HTTP by {workers} workers in {raised.TotalSeconds:F1} s ({tickets / raised.TotalSeconds:F0}/s); " +
+            $"every clock waiting on its timer at {waiting.TotalSeconds:F1} s: {tickets / waiting.TotalSeconds:F0} clocks started/s"));
+        Console.WriteLine($"{tickets} clocks waiting: {Measure.Memory()}, {Measure.FileSizes(database)}; load average {Measure.LoadAverage()}");
 
-            await Task.Delay(TimeSpan.FromSeconds(75));
-            await engine.WaitForIdleAsync(CancellationToken.None);
-            var store = app.Services.GetRequiredService<TicketStore>();
-            var warnings = new List<double>();
-            var breaches = new List<double>();
-            foreach (var id in ids)
+        // Lateness: --alarms tickets over ~10 s, each due one minute later, while the others wait.
+        var late = Token(database, "bench-late");
+        var ids = new List<string>();
+        var alarmWatch = Stopwatch.StartNew();
+        for (var i = 0; i < alarms; i++)
+        {
+            ids.Add(await RaiseAsync(http, late, i));
+            var due = TimeSpan.FromSeconds(10.0 * (i + 1) / alarms);
+            if (alarmWatch.Elapsed < due)
             {
-                var events = await store.QueryPartitionAsync<AuditEvent>("bench-late", id, AuditEvent.DocumentType, 100, null, CancellationToken.None);
-                foreach (var e in events.Items.Select(i => i.Document))
+                await Task.Delay(due - alarmWatch.Elapsed);
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(75));
+        await engine.WaitForIdleAsync(CancellationToken.None);
+        var store = app.Services.GetRequiredService<TicketStore>();
+        var warnings = new List<double>();
+        var breaches = new List<double>();
+        foreach (var id in ids)
+        {
+            var events = await store.QueryPartitionAsync<AuditEvent>("bench-late", id, AuditEvent.DocumentType, 100, null, CancellationToken.None);
+            foreach (var e in events.Items.Select(i => i.Document))
+            {
+                if (e.Action == "sla.warning")
                 {
-                    if (e.Action == "sla.warning")
-                    {
-                        warnings.Add((e.At - Instant(e, "reachedAt")).TotalMilliseconds);
-                    }
-                    else if (e.Action == "sla.breach")
-                    {
-                        breaches.Add((e.At - Instant(e, "breachedAt")).TotalMilliseconds);
-                    }
+                    warnings.Add((e.At - Instant(e, "reachedAt")).TotalMilliseconds);
+                }
+                else if (e.Action == "sla.breach")
+                {
+                    breaches.Add((e.At - Instant(e, "breachedAt")).TotalMilliseconds);
                 }
             }
+        }
 
-            Console.WriteLine($"lateness of the 50 % warning (acted on minus reached), {alarms} clocks due over 10 s while {tickets} others wait: {Measure.Summary(warnings, " ms")}");
-            Console.WriteLine($"lateness of the breach: {Measure.Summary(breaches, " ms")}");
-            Console.WriteLine($"after: {Measure.Memory()}, {Measure.FileSizes(database)}; load average {Measure.LoadAverage()}");
-            return warnings.Count == alarms && breaches.Count == alarms ? 0 : 1;
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
+        Console.WriteLine($"lateness of the 50 % warning (acted on minus reached), {alarms} clocks due over 10 s while {tickets} others wait: {Measure.Summary(warnings, " ms")}");
+        Console.WriteLine($"lateness of the breach: {Measure.Summary(breaches, " ms")}");
+        Console.WriteLine($"after: {Measure.Memory()}, {Measure.FileSizes(database)}; load average {Measure.LoadAverage()}");
+        return warnings.Count == alarms && breaches.Count == alarms ? 0 : 1;
     }
 
     private static DateTimeOffset Instant(AuditEvent e, string field) =>
