@@ -95,7 +95,7 @@ param keyVaultPurgeProtection bool = true
 param grantDeployerDataAccess bool = true
 
 // Cosmos containers: one entry per ContainerDefinition of the code (TicketStore.Tickets, TicketStore.Counters,
-// CmdbStore.Cis, CmdbImportJobs.Imports, ...),
+// CmdbStore.Cis, CmdbImportJobs.Imports, the intake and notification containers, ApprovalStore.Approvals, ...),
 // same name, same partition key paths, and the indexing policy CosmosDocumentStore.IndexingPolicyFor builds:
 // range indexes on id, the partition key paths and the queryable fields only (everything else excluded),
 // array elements for array fields, one composite index (field, id) per sortable field.
@@ -330,6 +330,157 @@ param cosmosContainers cosmosContainerType[] = [
       ]
     }
   }
+  {
+    name: 'intakeThreads'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: []
+    }
+  }
+  {
+    name: 'intakeDeadLetters'
+    partitionKeyPaths: [
+      '/channel'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/channel/?' }
+        { path: '/deadLetteredAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/deadLetteredAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
+    name: 'mailSubscriptions'
+    partitionKeyPaths: [
+      '/mailbox'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/mailbox/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: []
+    }
+  }
+  {
+    name: 'notificationOutbox'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/state/?' }
+        { path: '/nextAttemptAt/?' }
+        { path: '/createdAt/?' }
+        { path: '/eventKind/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/state', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/nextAttemptAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/eventKind', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
+    name: 'notificationSettings'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: []
+    }
+  }
+  {
+    name: 'approvals'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/subjectId/?' }
+        { path: '/createdAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/subjectId', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
 ]
 
 var abbrs = loadJsonContent('abbreviations.json')
@@ -452,6 +603,7 @@ module api 'app/api.bicep' = {
     tenantId: tenant().tenantId
     apiClientId: apiClientId
     apiAudience: effectiveAudience
+    keyVaultUri: keyVault.outputs.uri
   }
   // The host should find its data-plane roles in place the first time it starts.
   dependsOn: [

@@ -9,6 +9,7 @@ return args switch
     ["tickets", .. var rest] => await TicketsCommand.RunAsync(rest),
     ["sla", .. var rest] => await SlaCommand.RunAsync(rest),
     ["cmdb", .. var rest] => await CmdbBenchCommand.RunAsync(rest),
+    ["intake", .. var rest] => await IntakeCommand.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

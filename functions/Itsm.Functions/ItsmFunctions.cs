@@ -1,9 +1,12 @@
 using Itsm.Durable;
+using Itsm.Functions.Approvals;
+using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Health;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
@@ -18,17 +21,20 @@ public static class ItsmFunctions
             .MapHealth()
             .MapOpenApi()
             .MapIntake()
+            .MapNotifications()
             .MapTickets()
             .MapSla()
             .MapCmdb()
+            .MapChanges()
+            .MapApprovals()
             .MapDurableFunctions(CreateDurableRegistry());
         extra?.Invoke(functions);
         return functions.Build();
     }
 
     /// <summary>The product's orchestrators and activities: each feature adds its own through an <c>AddXxx</c> extension.</summary>
-    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports();
+    public static DurableFunctionRegistry CreateDurableRegistry() => new DurableFunctionRegistry().AddSlaClocks().AddCmdbImports().AddApprovals();
 
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals();
 }

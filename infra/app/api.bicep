@@ -42,6 +42,9 @@ param apiClientId string
 @description('Audience the API accepts, e.g. api://<apiClientId>.')
 param apiAudience string
 
+@description('URI of the Key Vault holding the app\'s secrets (ends with a slash).')
+param keyVaultUri string
+
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -75,8 +78,10 @@ var appSettings = {
   Itsm__Auth__Instance: environment().authentication.loginEndpoint
   Itsm__Auth__PlatformAuthenticationEnabled: 'true'
 
-  // No Key Vault setting yet: no code reads one. The vault URI is an azd output (AZURE_KEY_VAULT_URI);
-  // the feature that first reads a secret adds its setting together with the code that reads it.
+  // Approval links are signed with this key: one key for every instance, so a link minted by one verifies on
+  // another. A Key Vault reference resolved by the platform with the user-assigned identity
+  // (keyVaultAccessIdentityResourceId below); the postprovision hook creates the secret once.
+  Itsm__Approvals__LinkKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/approval-link-key/)'
 
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity from this.
   AZURE_CLIENT_ID: identityClientId
@@ -111,6 +116,7 @@ module site 'br/public:avm/res/web/site:0.24.0' = {
         identityResourceId
       ]
     }
+    keyVaultAccessIdentityResourceId: identityResourceId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -21,6 +21,21 @@ Write-Host "  Cosmos DB endpoint       : $(Get-Value 'AZURE_COSMOS_ENDPOINT')"
 Write-Host "  Service Bus namespace    : $(Get-Value 'AZURE_SERVICEBUS_NAMESPACE')"
 Write-Host "  Key Vault                : $(Get-Value 'AZURE_KEY_VAULT_NAME')"
 Write-Host "  API audience             : $(Get-Value 'ITSM_API_AUDIENCE')"
+# The approval-link signing key (Itsm__Approvals__LinkKey is a Key Vault reference to it): created once, never rotated.
+$vault = Get-Value 'AZURE_KEY_VAULT_NAME'
+if ($vault -and $vault -ne '?' -and (Get-Command az -ErrorAction SilentlyContinue)) {
+    az keyvault secret show --vault-name $vault --name approval-link-key --output none 2>$null
+    if ($LASTEXITCODE -eq 0) {
+        Write-Host '  Approval link key        : present in Key Vault'
+    } else {
+        $bytes = [byte[]]::new(32)
+        [System.Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
+        az keyvault secret set --vault-name $vault --name approval-link-key --value ([Convert]::ToBase64String($bytes)) --output none
+        if ($LASTEXITCODE -eq 0) { Write-Host '  Approval link key        : created in Key Vault' }
+        else { Write-Warning 'Approval link key NOT created (needs Key Vault Secrets Officer); see docs/deploy.md' }
+    }
+}
+
 Write-Host ''
 Write-Host 'Next (once per environment, needs an Entra admin and an Exchange admin):'
 Write-Host '  grant the managed identity its Microsoft Graph permissions'

@@ -16,6 +16,19 @@ echo "  Cosmos DB endpoint       : ${AZURE_COSMOS_ENDPOINT:-?}"
 echo "  Service Bus namespace    : ${AZURE_SERVICEBUS_NAMESPACE:-?}"
 echo "  Key Vault                : ${AZURE_KEY_VAULT_NAME:-?}"
 echo "  API audience             : ${ITSM_API_AUDIENCE:-?}"
+# The approval-link signing key (Itsm__Approvals__LinkKey is a Key Vault reference to it): created once, never
+# rotated by a later provision, because rotating it invalidates every link already sent.
+if [ -n "${AZURE_KEY_VAULT_NAME:-}" ] && command -v az >/dev/null 2>&1; then
+  if az keyvault secret show --vault-name "$AZURE_KEY_VAULT_NAME" --name approval-link-key >/dev/null 2>&1; then
+    echo "  Approval link key        : present in Key Vault"
+  elif az keyvault secret set --vault-name "$AZURE_KEY_VAULT_NAME" --name approval-link-key \
+      --value "$(openssl rand -base64 32)" --output none; then
+    echo "  Approval link key        : created in Key Vault"
+  else
+    echo "  Approval link key        : NOT created (needs Key Vault Secrets Officer); see docs/deploy.md" >&2
+  fi
+fi
+
 echo ""
 echo "Next (once per environment, needs an Entra admin and an Exchange admin):"
 echo "  grant the managed identity its Microsoft Graph permissions"

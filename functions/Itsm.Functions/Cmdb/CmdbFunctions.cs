@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Itsm.Functions.Cmdb;
 
@@ -42,8 +43,14 @@ public static class CmdbFunctions
             .MapApi("Cmdb_Export", "GET", "cmdb/export/{kind}", ExportAsync,
                 new ApiDocs("Export the CIs or relationships as CSV (kind cis or relationships), re-importable."));
 
-    public static IServiceCollection AddCmdb(this IServiceCollection services) =>
+    public static IServiceCollection AddCmdb(this IServiceCollection services)
+    {
         services.AddSingleton<CmdbStore>().AddSingleton<CmdbService>().AddSingleton<CmdbImporter>().AddSingleton<CmdbImportJobs>();
+
+        // Change management's CMDB port: this one unless something registered another before (tests register fakes).
+        services.TryAddSingleton<Changes.IChangeCmdb, CmdbForChanges>();
+        return services;
+    }
 
     private static async Task<HttpResponseOutput> ExportAsync(ApiContext api)
     {

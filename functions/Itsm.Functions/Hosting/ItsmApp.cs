@@ -83,6 +83,8 @@ public static class ItsmApp
                 sp.GetRequiredService<ILogger<Itsm.Durable.Engine.EmbeddedDurableEngine>>()));
             services.AddSingleton<Itsm.Durable.Client.IDurableClient, EmbeddedDurableClient>();
             services.AddHostedService<EmbeddedEngineHost>();
+            services.AddSingleton<SqliteWalCheckpointer>();
+            services.AddHostedService(sp => sp.GetRequiredService<SqliteWalCheckpointer>());
             foreach (var function in catalog.Functions)
             {
                 switch (function.Trigger)

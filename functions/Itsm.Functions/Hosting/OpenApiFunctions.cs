@@ -121,6 +121,7 @@ public static class OpenApiFunctions
             },
             ["CalendarDefinition"] = Schema(typeof(Sla.CalendarDefinition)),
             ["SlaPolicy"] = Schema(typeof(Sla.SlaPolicy)),
+            ["NotificationSettings"] = Schema(typeof(Notifications.NotificationSettingsDocument)),
             ["HealthReport"] = Schema(typeof(HealthReport)),
             ["ProblemDetails"] = Schema(typeof(ProblemDetails)),
         };

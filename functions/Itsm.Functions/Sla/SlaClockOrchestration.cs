@@ -68,6 +68,18 @@ public sealed class SlaClockScheduler(ILogger<SlaClockScheduler> logger) : ITick
 
 public sealed record SlaClockInput(string TenantId, string TicketId, string Key, int Generation);
 
+/// <summary>Tells people about thresholds a clock reached. The default only records them (the audit events); notifications replace it.</summary>
+public interface ISlaNotifier
+{
+    Task ThresholdsFiredAsync(Ticket ticket, TicketSla clock, SlaPolicy? policy, IReadOnlyList<SlaThreshold> fired, CancellationToken cancellationToken);
+}
+
+public sealed class RecordedSlaNotifier : ISlaNotifier
+{
+    public Task ThresholdsFiredAsync(Ticket ticket, TicketSla clock, SlaPolicy? policy, IReadOnlyList<SlaThreshold> fired, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+}
+
 /// <summary>What one wake-up found: the clock finished, or the next instant to wake at (null: wait for the ticket to change).</summary>
 public sealed record SlaWake(bool Finished, DateTimeOffset? NextAt, string? Outcome);
 
@@ -132,7 +144,7 @@ public sealed class SlaClockOrchestrator : TaskOrchestrator<SlaClockInput, strin
 /// Reads the ticket, fires the thresholds of the clock that are due now (each once: they are recorded on the ticket,
 /// written with its ETag) and says when to wake next. Safe to run twice.
 /// </summary>
-public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings settings, TimeProvider time) : TaskActivity<SlaClockInput, SlaWake>
+public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings settings, ISlaNotifier notifier, TimeProvider time) : TaskActivity<SlaClockInput, SlaWake>
 {
     public const string Name = "SlaClock_Evaluate";
     private const int MaxConflictRetries = 10;
@@ -152,6 +164,13 @@ public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings se
             if (firing.Events.Count == 0)
             {
                 return Wake(firing, stored.Document, input);
+            }
+
+            // Notified before the write, with ids per clock, generation and threshold: a retry after a crash or a
+            // conflict publishes the same events again, which the notifier drops, so nobody is told twice or never.
+            if (firing.Fired.Count > 0)
+            {
+                await notifier.ThresholdsFiredAsync(stored.Document, stored.Document.Sla.First(c => c.Key == input.Key), firing.Policy, firing.Fired, context.CancellationToken);
             }
 
             try

@@ -30,7 +30,8 @@ public static class SlaFunctions
         services
             .AddSingleton<SlaSettings>()
             .AddSingleton<ITicketWriteRule, SlaWriteRule>()
-            .AddSingleton<ITicketChangeObserver, SlaClockScheduler>();
+            .AddSingleton<ITicketChangeObserver, SlaClockScheduler>()
+            .AddSingleton<ISlaNotifier, RecordedSlaNotifier>();
 
     private static async Task<HttpResponseOutput> GetTicketSlaAsync(ApiContext api)
     {

@@ -15,8 +15,16 @@ public sealed record SlaContext(IReadOnlyList<SlaPolicy> Policies, IReadOnlyDict
 /// <summary>The result of a tracker step: the ticket with its clocks moved, and the audit events saying what happened to them.</summary>
 public sealed record SlaUpdate(Ticket Ticket, IReadOnlyList<AuditEvent> Events);
 
+/// <summary>A threshold acted on: its percentage (100 is the breach), when the clock reached it, and the due instant then.</summary>
+public sealed record SlaThreshold(int Percent, DateTimeOffset ReachedAt, DateTimeOffset? DueAt);
+
 /// <summary>What a wake-up of a clock's orchestration did, and when it should wake next.</summary>
-public sealed record SlaFiring(Ticket Ticket, IReadOnlyList<AuditEvent> Events, bool Finished, DateTimeOffset? NextAt);
+public sealed record SlaFiring(Ticket Ticket, IReadOnlyList<AuditEvent> Events, bool Finished, DateTimeOffset? NextAt)
+{
+    public IReadOnlyList<SlaThreshold> Fired { get; init; } = [];
+
+    public SlaPolicy? Policy { get; init; }
+}
 
 /// <summary>
 /// The SLA rules as pure functions. <see cref="Reconcile"/> runs on every ticket write, in the same transaction:
@@ -95,6 +103,7 @@ public static class SlaTracker
         var thresholds = (policy?.Warnings ?? SlaPolicy.DefaultWarnings).Append(100).Distinct().Order().ToArray();
         var events = new List<AuditEvent>();
         var fired = stored.FiredThresholds.ToList();
+        var firedNow = new List<SlaThreshold>();
         var breached = false;
         foreach (var percent in thresholds.Where(p => !fired.Contains(p)))
         {
@@ -104,6 +113,7 @@ public static class SlaTracker
             }
 
             fired.Add(percent);
+            firedNow.Add(new SlaThreshold(percent, instant, clock.DueAt()));
             if (percent < 100)
             {
                 events.Add(Event(ticket, now, "sla.warning", stored, ("percent", percent), ("reachedAt", instant), ("dueAt", clock.DueAt())));
@@ -135,7 +145,11 @@ public static class SlaTracker
 
         var after = updated.Sla.First(c => c.Key == key);
         var afterClock = SlaClock.Restore(after, context.Calendar(after.CalendarId, after.CalendarVersion));
-        return new SlaFiring(updated with { UpdatedAt = now }, events, Finished: after.IsStopped, NextAt: NextThreshold(afterClock, thresholds, fired));
+        return new SlaFiring(updated with { UpdatedAt = now }, events, Finished: after.IsStopped, NextAt: NextThreshold(afterClock, thresholds, fired))
+        {
+            Fired = firedNow,
+            Policy = policy,
+        };
     }
 
     private static TicketSla Move(Ticket ticket, TicketSla stored, SlaPolicy? policy, SlaContext context, DateTimeOffset at, List<AuditEvent> events)

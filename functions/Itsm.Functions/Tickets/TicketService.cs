@@ -9,7 +9,7 @@ using Itsm.Functions.Storage;
 namespace Itsm.Functions.Tickets;
 
 /// <summary>The ticket use cases behind the API: who may do what, the rules, and writing with an audit trail.</summary>
-public sealed class TicketService(
+public sealed partial class TicketService(
     TicketStore store,
     PriorityMatrixSettings matrices,
     TimeProvider time,

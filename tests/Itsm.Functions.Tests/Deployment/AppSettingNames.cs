@@ -11,12 +11,14 @@ namespace Itsm.Functions.Tests.Deployment;
 /// <summary>The app's setting names, taken from the code (options classes, validation messages, function bindings).</summary>
 internal static partial class AppSettingNames
 {
-    /// <summary>Every <c>Itsm:...</c> key the app binds: the properties of its options classes, plus the store selector.</summary>
+    /// <summary>Every <c>Itsm:...</c> key the app binds: the properties of its options classes, plus the settings read by name.</summary>
     public static IReadOnlySet<string> Known { get; } = new HashSet<string>(
         OptionKeys(typeof(ItsmOptions), ItsmOptions.SectionName)
             .Concat(OptionKeys(typeof(AuthOptions), AuthOptions.SectionName))
             .Concat(OptionKeys(typeof(CosmosStoreOptions), CosmosStoreOptions.SectionName))
-            .Append(StorageServiceCollectionExtensions.ProviderSetting),
+            .Append(StorageServiceCollectionExtensions.ProviderSetting)
+            .Append(Itsm.Functions.Approvals.ApprovalLinks.KeySetting)
+            .Append(Itsm.Functions.Approvals.ApprovalLinks.BaseUrlSetting),
         StringComparer.OrdinalIgnoreCase);
 
     /// <summary>

@@ -20,12 +20,12 @@ public class StandaloneOrchestrationTests
     private static void Declare(FunctionCatalogBuilder functions) =>
         functions
             .MapDurableFunctions(SampleDurableFunctions.Create())
-            .MapHttp("StartApproval", "POST", "approvals/{id}", async http =>
+            .MapHttp("StartApproval", "POST", "sample-approvals/{id}", async http =>
             {
                 var started = await http.DurableClient().StartNewAsync("ApprovalFlow", http.Request.RouteValue("id")!, JsonSerializer.Deserialize<string>(http.Request.Body!));
                 return HttpResults.JsonBody(started.Created ? 202 : 200, started);
             }, durableClient: true)
-            .MapHttp("DecideApproval", "POST", "approvals/{id}/decision", async http =>
+            .MapHttp("DecideApproval", "POST", "sample-approvals/{id}/decision", async http =>
             {
                 var outcome = await http.DurableClient().RaiseEventAsync(http.Request.RouteValue("id")!, "Approval", bool.Parse(http.Request.Body!));
                 return outcome switch
@@ -35,7 +35,7 @@ public class StandaloneOrchestrationTests
                     _ => HttpResults.Problem(410, "The approval has already finished."),
                 };
             }, durableClient: true)
-            .MapHttp("GetApproval", "GET", "approvals/{id}", async http =>
+            .MapHttp("GetApproval", "GET", "sample-approvals/{id}", async http =>
                 await http.DurableClient().GetStatusAsync(http.Request.RouteValue("id")!) is { } status
                     ? HttpResults.Ok(status)
                     : HttpResults.Problem(404, "No such approval."), durableClient: true);
@@ -44,20 +44,20 @@ public class StandaloneOrchestrationTests
         await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
 
     private static async Task<JsonElement> StatusAsync(StandaloneApp app, string id) =>
-        await app.Client.GetFromJsonAsync<JsonElement>($"/api/approvals/{id}");
+        await app.Client.GetFromJsonAsync<JsonElement>($"/api/sample-approvals/{id}");
 
     [Fact]
     public async Task An_approval_raised_over_http_completes_the_orchestration_before_its_timer()
     {
         await using var app = await StandaloneApp.StartAsync(Declare);
 
-        var start = await app.Client.PostAsync("/api/approvals/chg-1", JsonContent.Create("order-42"));
+        var start = await app.Client.PostAsync("/api/sample-approvals/chg-1", JsonContent.Create("order-42"));
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         await IdleAsync(app);
         Assert.Equal("Running", (await StatusAsync(app, "chg-1")).GetProperty("runtimeStatus").GetString());
         await app.Clock.WhenTimerScheduled(_ => true).WaitAsync(Patience);
 
-        var decision = await app.Client.PostAsync("/api/approvals/chg-1/decision", new StringContent("true"));
+        var decision = await app.Client.PostAsync("/api/sample-approvals/chg-1/decision", new StringContent("true"));
         Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
         await IdleAsync(app);
 
@@ -70,7 +70,7 @@ public class StandaloneOrchestrationTests
     public async Task Without_a_decision_the_24_hour_timer_wins_and_a_late_decision_gets_410()
     {
         await using var app = await StandaloneApp.StartAsync(Declare);
-        await app.Client.PostAsync("/api/approvals/chg-2", JsonContent.Create("order-43"));
+        await app.Client.PostAsync("/api/sample-approvals/chg-2", JsonContent.Create("order-43"));
         await IdleAsync(app);
         Assert.Equal("Running", (await StatusAsync(app, "chg-2")).GetProperty("runtimeStatus").GetString());
 
@@ -83,7 +83,7 @@ public class StandaloneOrchestrationTests
         var status = await StatusAsync(app, "chg-2");
         Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
         Assert.Equal("""{"a":"A-done","approved":false,"timedOut":true}""", status.GetProperty("outputJson").GetString());
-        var late = await app.Client.PostAsync("/api/approvals/chg-2/decision", new StringContent("true"));
+        var late = await app.Client.PostAsync("/api/sample-approvals/chg-2/decision", new StringContent("true"));
         Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
     }
 
@@ -92,8 +92,8 @@ public class StandaloneOrchestrationTests
     {
         await using var app = await StandaloneApp.StartAsync(Declare);
 
-        var first = await app.Client.PostAsync("/api/approvals/chg-3", JsonContent.Create("order-44"));
-        var second = await app.Client.PostAsync("/api/approvals/chg-3", JsonContent.Create("something else"));
+        var first = await app.Client.PostAsync("/api/sample-approvals/chg-3", JsonContent.Create("order-44"));
+        var second = await app.Client.PostAsync("/api/sample-approvals/chg-3", JsonContent.Create("something else"));
         await IdleAsync(app);
 
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
@@ -109,7 +109,7 @@ public class StandaloneOrchestrationTests
         var clock = new FakeTimeProvider(StandaloneApp.Epoch);
         await using (var first = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock))
         {
-            await first.Client.PostAsync("/api/approvals/chg-4", JsonContent.Create("order-45"));
+            await first.Client.PostAsync("/api/sample-approvals/chg-4", JsonContent.Create("order-45"));
             await IdleAsync(first);
         }
 

@@ -298,6 +298,27 @@ public class SlaOrchestrationTests
     }
 
     [Fact]
+    public async Task The_assignee_is_told_of_each_warning_and_the_breach_once_through_the_outbox()
+    {
+        await using var app = await StartWithPolicyAsync();
+        var id = await RaiseAsync(app, """{"type":"Incident","title":"Payroll export fails","impact":2,"urgency":2,"assignee":{"id":"kim","name":"Kim"}}""");
+
+        await AdvanceToAsync(app, Berlin(2026, 3, 3, 9));
+        await AdvanceToAsync(app, Berlin(2026, 3, 4, 9));
+
+        var outbox = await app.As("root", "contoso", AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/admin/notifications/outbox?pageSize=100");
+        var sla = outbox.GetProperty("items").EnumerateArray()
+            .Where(n => n.GetProperty("eventKind").GetString()!.StartsWith("sla.", StringComparison.Ordinal) && n.GetProperty("ticketId").GetString() == id)
+            .ToArray();
+        Assert.Equal(["sla.breach", "sla.warning", "sla.warning", "sla.warning"], sla.Select(n => n.GetProperty("eventKind").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(sla.Where(n => n.GetProperty("eventKind").GetString() == "sla.warning"), n =>
+        {
+            Assert.Equal(("kim", "Teams"), (n.GetProperty("recipient").GetProperty("id").GetString(), n.GetProperty("channel").GetString()));
+            Assert.Contains("resolution", n.GetProperty("text").GetString(), StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
     public async Task Sla_clocks_are_for_agents_of_the_tenant()
     {
         await using var app = await StartWithPolicyAsync();

@@ -1,0 +1,112 @@
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Security;
+using Itsm.Functions.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Itsm.Functions.Approvals;
+
+/// <summary>The approvals API under <c>/api/approvals</c>, the approval page, and the tenant's approval settings.</summary>
+public static class ApprovalFunctions
+{
+    public static FunctionCatalogBuilder MapApprovals(this FunctionCatalogBuilder functions) =>
+        functions
+            .MapApi("Approvals_Get", "GET", "approvals/{id}", GetAsync,
+                new ApiDocs("An approval: its levels, approvers, every decision (who, when, channel, comment, on behalf of) and the prompts sent (agents and the approval's approvers)."))
+            .MapApi("Approvals_Decide", "POST", "approvals/{id}/decisions", DecideAsync,
+                new ApiDocs("Approve or reject as an approver (or an active delegate) of the open level: {verdict: Approve|Reject, comment?}."), durableClient: true)
+            .MapHttp("ApprovalPage_Show", "GET", "approval-page", ApprovalPage.ShowAsync,
+                docs: new ApiDocs("The approval page of a signed link (?t=): the change summary, risk and conflicts. Never decides.", RequiresToken: false))
+            .MapHttp("ApprovalPage_Decide", "POST", "approval-page", ApprovalPage.DecideAsync, durableClient: true,
+                docs: new ApiDocs("The approval page's form: decides once, for the signed-in person the link was sent to.", RequiresToken: false))
+            .MapApi("Admin_GetApprovalSettings", "GET", "admin/approvals/settings", GetSettingsAsync,
+                new ApiDocs("The tenant's approval policies, groups, managers and delegations."))
+            .MapApi("Admin_PutApprovalSettings", "PUT", "admin/approvals/settings", PutSettingsAsync,
+                new ApiDocs("Replace the tenant's approval policies, groups, managers and delegations (admins)."));
+
+    public static IServiceCollection AddApprovals(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IApprovalPromptSender, RecordedApprovalPromptSender>();
+        return services
+            .AddSingleton<ApprovalStore>()
+            .AddSingleton<ApprovalLinks>()
+            .AddSingleton<ApprovalDecisions>()
+            .AddSingleton<Tickets.ITicketChangeObserver, ApprovalStarter>();
+    }
+
+    private static async Task<HttpResponseOutput> GetAsync(ApiContext api)
+    {
+        var id = api.Request.RouteValue("id") ?? "";
+        var record = IsId(id) ? (await api.Services.GetRequiredService<ApprovalStore>().ReadAsync(api.Caller.TenantId, id, api.CancellationToken))?.Document : null;
+        var mayRead = record is not null && (api.Caller.IsAgent
+            || record.Levels.Any(l => l.Approvers.Any(a => a.UserId == api.Caller.UserId || a.Delegate == api.Caller.UserId)));
+        if (!mayRead)
+        {
+            return ApiFunctions.NotFound($"Approval '{id}'");
+        }
+
+        // Approvers see who was prompted, not the links sent to others.
+        return HttpResults.Ok(api.Caller.IsAgent ? record : record! with { Prompts = record.Prompts.Select(p => p with { Link = "" }).ToArray() });
+    }
+
+    private static async Task<HttpResponseOutput> DecideAsync(ApiContext api)
+    {
+        var id = api.Request.RouteValue("id") ?? "";
+        var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
+        if (body is null)
+        {
+            return HttpResults.ValidationProblem(parseErrors);
+        }
+
+        var verdict = body.Enum<ApprovalVerdict>("verdict", required: true);
+        var comment = body.String("comment", maxLength: 2000);
+        body.RejectUnknown();
+        if (body.HasErrors)
+        {
+            return HttpResults.ValidationProblem(body.Errors);
+        }
+
+        if (!IsId(id))
+        {
+            return ApiFunctions.NotFound($"Approval '{id}'");
+        }
+
+        var decisions = api.Services.GetRequiredService<ApprovalDecisions>();
+        var (record, refusal) = await decisions.AnswerAsync(api.Caller.TenantId, id, api.Caller.UserId, verdict!.Value, "api", comment, null, null, api.Http.DurableClient(), api.CancellationToken);
+        if (refusal is not null)
+        {
+            return refusal.Status == 404 ? ApiFunctions.NotFound($"Approval '{id}'") : HttpResults.Problem(refusal.Status, refusal.Title, refusal.Detail);
+        }
+
+        return HttpResults.Ok(new { approvalId = id, recorded = record!.Decisions[^1], state = record.State });
+    }
+
+    private static async Task<HttpResponseOutput> GetSettingsAsync(ApiContext api) =>
+        api.Caller.IsAgent
+            ? HttpResults.Ok(await api.Services.GetRequiredService<ApprovalStore>().ApprovalSettingsAsync(api.Caller.TenantId, api.CancellationToken))
+            : ApiFunctions.Forbidden("Approval settings are for agents.");
+
+    private static async Task<HttpResponseOutput> PutSettingsAsync(ApiContext api)
+    {
+        if (!api.Caller.IsAdmin)
+        {
+            return ApiFunctions.Forbidden("Only admins change approval settings.");
+        }
+
+        var settings = Changes.ChangeService.ReadStrict<ApprovalSettings>(api.Request.Body, out var errors);
+        if (settings is null)
+        {
+            return HttpResults.ValidationProblem(errors);
+        }
+
+        if (settings.Validate() is { Count: > 0 } invalid)
+        {
+            return HttpResults.ValidationProblem(invalid);
+        }
+
+        var time = api.Services.GetRequiredService<TimeProvider>();
+        await api.Services.GetRequiredService<ApprovalStore>().SaveAsync(api.Caller.TenantId, ApprovalStore.ApprovalSettingsId, "approval-settings", settings, time.GetUtcNow(), api.Caller.UserId, api.CancellationToken);
+        return HttpResults.Ok(settings);
+    }
+
+    private static bool IsId(string id) => id.Length is > 0 and <= 100 && !id.Contains(DocumentKey.LevelSeparator, StringComparison.Ordinal);
+}

@@ -1,0 +1,436 @@
+using System.Text.Json;
+using Itsm.Durable;
+using Itsm.Durable.Client;
+using Itsm.Functions.Changes;
+using Itsm.Functions.Security;
+using Itsm.Functions.Storage;
+using Itsm.Functions.Tickets;
+
+namespace Itsm.Functions.Approvals;
+
+public sealed record ApprovalInput(string TenantId, string ApprovalId, string TicketId, string PolicyId);
+
+public sealed record AdvanceInput(ApprovalInput Approval, DateTimeOffset Now);
+
+/// <summary>What one wake-up found: finished (with the state), or when to wake next (null: only an answer wakes it).</summary>
+public sealed record ApprovalWake(bool Finished, DateTimeOffset? WakeAt, ApprovalState State);
+
+/// <summary>The event raised into the orchestration for each recorded answer (and for a conflict override).</summary>
+public sealed record ApprovalDecisionEvent(string Approver, string AnsweredBy, ApprovalVerdict? Verdict, string Channel);
+
+/// <summary>
+/// One approval, one instance (id <c>approval:{tenant}:{approvalId}</c>): moves the record on through
+/// <see cref="AdvanceApprovalActivity"/>, waits for an answer or the next instant something is due (a reminder, a
+/// level's timeout), and when the approval finishes applies its outcome to the change. Every decision lives in the
+/// record; the orchestration only decides when to look again, so an answer racing a timeout is settled by whichever
+/// wrote the record first.
+/// </summary>
+public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, string>
+{
+    public const string Name = "Approval";
+    public const string DecisionEvent = "ApprovalDecision";
+    private const int WakesPerExecution = 25;
+
+    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(5), 2.0, TimeSpan.FromMinutes(1)));
+
+    public static string InstanceId(string tenantId, string approvalId) => $"approval:{tenantId}:{approvalId}";
+
+    public override async Task<string> RunAsync(TaskOrchestrationContext context, ApprovalInput input)
+    {
+        for (var wakes = 0; wakes < WakesPerExecution; wakes++)
+        {
+            var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, new AdvanceInput(input, new DateTimeOffset(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc))), Retry);
+            if (wake.Finished)
+            {
+                await context.CallActivityAsync<bool>(ApplyApprovalOutcomeActivity.Name, input, Retry);
+                return wake.State.ToString();
+            }
+
+            if (wake.WakeAt is not { } at)
+            {
+                await context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEvent);
+                continue;
+            }
+
+            var delay = at.UtcDateTime - context.CurrentUtcDateTime;
+            try
+            {
+                await context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEvent, delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1));
+            }
+            catch (TimeoutException)
+            {
+                // A reminder or a timeout is due: the next advance acts on it.
+            }
+        }
+
+        context.ContinueAsNew(input);
+        return "continued";
+    }
+}
+
+/// <summary>
+/// Creates the approval record on the first call, then applies <see cref="ApprovalRules.Advance"/> at the
+/// orchestration's instant, writes the record with its ETag and sends the new prompts. Safe to run twice.
+/// </summary>
+public sealed class AdvanceApprovalActivity(
+    ApprovalStore store,
+    TicketStore tickets,
+    ChangeService changes,
+    IChangeCmdb cmdb,
+    ApprovalLinks links,
+    IApprovalPromptSender sender) : TaskActivity<AdvanceInput, ApprovalWake>
+{
+    public const string Name = "Approval_Advance";
+    private const int MaxConflictRetries = 10;
+
+    public override async Task<ApprovalWake> RunAsync(TaskActivityContext context, AdvanceInput input)
+    {
+        var ct = context.CancellationToken;
+        var approval = input.Approval;
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await store.ReadAsync(approval.TenantId, approval.ApprovalId, ct);
+            if (stored is null)
+            {
+                var created = await CreateAsync(approval, input.Now, ct);
+                if (created is null)
+                {
+                    return new ApprovalWake(true, null, ApprovalState.Rejected);
+                }
+
+                try
+                {
+                    stored = await store.CreateAsync(created, ct);
+                }
+                catch (DocumentConflictException)
+                {
+                    continue;
+                }
+            }
+
+            var record = stored.Document;
+            var settings = await store.ApprovalSettingsAsync(approval.TenantId, ct);
+            var owners = new List<string>();
+            var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
+            foreach (var ci in ticket?.ConfigurationItems ?? [])
+            {
+                if (await cmdb.OwnerGroupAsync(approval.TenantId, ci, ct) is { } ownerGroup)
+                {
+                    owners.AddRange(settings.GroupMembers(ownerGroup));
+                }
+            }
+
+            var step = ticket?.State == TicketState.Authorize
+                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, record.Requester, input.Now))
+                : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
+            if (ReferenceEquals(step.Record, record))
+            {
+                return Wake(record, step.WakeAt);
+            }
+
+            var prompts = step.Prompts.Select(p => Prompt(step.Record, p, input.Now)).ToArray();
+            var next = step.Record with { Prompts = [.. step.Record.Prompts, .. prompts] };
+            try
+            {
+                await store.ReplaceAsync(next, stored.ETag, ct);
+            }
+            catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
+            {
+                // An answer was recorded meanwhile: advance again from the fresh record.
+                continue;
+            }
+
+            foreach (var prompt in prompts)
+            {
+                await sender.SendAsync(next, prompt, ct);
+            }
+
+            return Wake(next, step.WakeAt);
+        }
+    }
+
+    private static ApprovalWake Wake(ApprovalRecord record, DateTimeOffset? wakeAt) => new(record.IsFinished, record.IsFinished ? null : wakeAt, record.State);
+
+    private ApprovalPrompt Prompt(ApprovalRecord record, PromptRequest request, DateTimeOffset now)
+    {
+        // Not capped at the level's deadline: an escalated level runs on, and a closed level refuses the link as late anyway.
+        var expires = now.AddHours(record.LinkLifetimeHours);
+        var token = links.Create(new ApprovalLinkClaims(record.TenantId, record.Id, request.Level, request.Approver, request.Recipient, expires.ToUnixTimeSeconds(), Guid.NewGuid().ToString("N")));
+        return new ApprovalPrompt(request.Level, request.Recipient, request.Approver, request.Kind, now, links.Url(token), expires);
+    }
+
+    private async Task<ApprovalRecord?> CreateAsync(ApprovalInput input, DateTimeOffset now, CancellationToken ct)
+    {
+        var ticket = (await tickets.ReadAsync(input.TenantId, input.TicketId, ct))?.Document;
+        var policy = (await store.ApprovalSettingsAsync(input.TenantId, ct)).Policies.FirstOrDefault(p => p.Id == input.PolicyId);
+        if (ticket is null || policy is null)
+        {
+            return null;
+        }
+
+        var conflicts = await changes.ConflictsAsync(ticket, ct);
+        var blocked = policy.BlockOnConflicts && conflicts.Count > 0;
+        var type = ticket.Change?.ChangeType ?? ChangeType.Normal;
+        return new ApprovalRecord
+        {
+            Id = input.ApprovalId,
+            TenantId = input.TenantId,
+            SubjectId = ticket.Id,
+            SubjectNumber = ticket.Number,
+            Title = ticket.Title,
+            Summary = ticket.Description,
+            ChangeType = type.ToString(),
+            Requester = ticket.Requester.Id,
+            PlannedStart = ticket.Change?.PlannedStart,
+            PlannedEnd = ticket.Change?.PlannedEnd,
+            Risk = await changes.RiskAsync(ticket, ct),
+            Conflicts = conflicts,
+            PolicyId = policy.Id,
+            PolicyName = policy.Name,
+            ReminderAfterMinutes = policy.ReminderAfterMinutes,
+            LinkLifetimeHours = policy.LinkLifetimeHours,
+            State = blocked ? ApprovalState.Blocked : ApprovalState.Pending,
+            OutcomeReason = blocked ? $"{conflicts.Count} conflict(s) and the policy '{policy.Name}' blocks conflicting changes: {string.Join(" ", conflicts.Select(c => c.Detail))}" : null,
+            RetrospectiveReviewRequired = type == ChangeType.Emergency,
+            Levels = policy.Levels.Select(l => new ApprovalLevelState(l.Name, l.Rule, l.QuorumCount, l.QuorumPercent, l.RejectOnFirstRejection, l.TimeoutMinutes, l.OnTimeout, l.Substitutes ?? [], l.Approvers)).ToArray(),
+            CreatedAt = now,
+        };
+    }
+}
+
+/// <summary>
+/// Moves the change by the approval's outcome: approved → <c>authorize</c> (Scheduled), rejected → <c>cancel</c>
+/// with the reason, with an audit event, written with the ticket's ETag. A change no longer in Authorize (authorised
+/// by hand meanwhile, or cancelled) is left alone. Safe to run twice.
+/// </summary>
+public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStore tickets, TimeProvider time) : TaskActivity<ApprovalInput, bool>
+{
+    public const string Name = "Approval_ApplyOutcome";
+    private const int MaxConflictRetries = 10;
+
+    public override async Task<bool> RunAsync(TaskActivityContext context, ApprovalInput input)
+    {
+        var ct = context.CancellationToken;
+        for (var attempt = 0; ; attempt++)
+        {
+            var record = await store.ReadAsync(input.TenantId, input.ApprovalId, ct);
+            var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, ct);
+            if (record?.Document is not { IsFinished: true, State: not ApprovalState.Withdrawn } approval || stored is null)
+            {
+                return false;
+            }
+
+            var ticket = stored.Document;
+            if (ticket.State != TicketState.Authorize)
+            {
+                return false;
+            }
+
+            var now = time.GetUtcNow();
+            var approved = approval.State == ApprovalState.Approved;
+            var outcome = TicketLifecycle.Apply(ticket, new TransitionRequest(approved ? "authorize" : "cancel", Reason: approved ? null : $"Rejected by approval: {approval.OutcomeReason}"), "approvals", now, TicketPolicy.Default);
+            if (!outcome.Succeeded)
+            {
+                return false;
+            }
+
+            var audit = new AuditEvent
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                TenantId = ticket.TenantId,
+                TicketId = ticket.Id,
+                At = now,
+                Actor = $"approval:{approval.Id}",
+                Channel = "approval",
+                Action = approved ? "approval.approved" : "approval.rejected",
+                Changes = [.. TicketAudit.Diff(ticket, outcome.Value!), new FieldChange("approval", null, JsonSerializer.SerializeToElement(approval.OutcomeReason))],
+            };
+            try
+            {
+                await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct);
+                return true;
+            }
+            catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
+            {
+                // The change was edited meanwhile: decide again on the fresh version.
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Starts an approval when a change enters Authorize and a policy of the tenant matches it (no policy: the change is
+/// authorised by hand). A standard change, pre-approved, gets a record of that and no orchestration.
+/// </summary>
+public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, ILogger<ApprovalStarter> logger) : ITicketChangeObserver
+{
+    public async Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken)
+    {
+        var after = change.After;
+        if (after.Type != TicketType.Change || change.Before?.State == after.State)
+        {
+            return;
+        }
+
+        var type = after.Change?.ChangeType ?? ChangeType.Normal;
+        var approvalId = $"{after.Id}-r{after.Revision}";
+        if (type == ChangeType.Standard && after.State == TicketState.Scheduled && change.Before?.State is TicketState.New or TicketState.Assess)
+        {
+            await RecordPreApprovedAsync(after, approvalId, change.At, cancellationToken);
+            return;
+        }
+
+        if (change.Before?.State == TicketState.Authorize && change.Durable is { } wake)
+        {
+            // Authorised by hand or cancelled while an approval runs: its orchestration withdraws it.
+            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+            {
+                await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+            }
+        }
+
+        if (after.State != TicketState.Authorize)
+        {
+            return;
+        }
+
+        var settings = await store.ApprovalSettingsAsync(after.TenantId, cancellationToken);
+        var risk = await changes.RiskAsync(after, cancellationToken);
+        if (settings.Policies.FirstOrDefault(p => p.Matches(type, risk.Level)) is not { } policy)
+        {
+            return;
+        }
+
+        if (change.Durable is not { } durable)
+        {
+            logger.LogWarning("Change {TicketId} entered Authorize in a function without a Durable client; its approval is not started.", after.Id);
+            return;
+        }
+
+        await durable.StartNewAsync(ApprovalOrchestrator.Name, ApprovalOrchestrator.InstanceId(after.TenantId, approvalId), new ApprovalInput(after.TenantId, approvalId, after.Id, policy.Id), cancellationToken);
+    }
+
+    private async Task RecordPreApprovedAsync(Ticket ticket, string approvalId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var record = new ApprovalRecord
+        {
+            Id = approvalId,
+            TenantId = ticket.TenantId,
+            SubjectId = ticket.Id,
+            SubjectNumber = ticket.Number,
+            Title = ticket.Title,
+            ChangeType = nameof(ChangeType.Standard),
+            Requester = ticket.Requester.Id,
+            PlannedStart = ticket.Change?.PlannedStart,
+            PlannedEnd = ticket.Change?.PlannedEnd,
+            Risk = ChangeRisk.Unassessed,
+            PolicyId = "standard-change",
+            PolicyName = "Pre-approved standard change" + (ticket.Category is { } template ? $" ({template})" : ""),
+            State = ApprovalState.Approved,
+            Levels = [],
+            OutcomeReason = "Standard changes come from pre-approved templates: no CAB.",
+            OutcomeApplied = true,
+            CreatedAt = at,
+            CompletedAt = at,
+        };
+        try
+        {
+            await store.CreateAsync(record, cancellationToken);
+        }
+        catch (DocumentConflictException)
+        {
+            // Already recorded.
+        }
+    }
+}
+
+/// <summary>Delivers prompts and reminders. The default keeps them on the approval record only (readable through the API).</summary>
+public interface IApprovalPromptSender
+{
+    Task SendAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken);
+}
+
+/// <summary>The prompt is already recorded on the approval (<see cref="ApprovalRecord.Prompts"/>); nothing else is sent.</summary>
+public sealed class RecordedApprovalPromptSender : IApprovalPromptSender
+{
+    public Task SendAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+public static class ApprovalDurableFunctions
+{
+    public static DurableFunctionRegistry AddApprovals(this DurableFunctionRegistry registry) =>
+        registry
+            .AddOrchestrator<ApprovalOrchestrator>(ApprovalOrchestrator.Name)
+            .AddActivity<AdvanceApprovalActivity>(AdvanceApprovalActivity.Name)
+            .AddActivity<ApplyApprovalOutcomeActivity>(ApplyApprovalOutcomeActivity.Name);
+}
+
+/// <summary>Records answers (API, approval page) and overrides, and wakes the orchestration.</summary>
+public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
+{
+    private const int MaxConflictRetries = 10;
+
+    public async Task<(ApprovalRecord? Record, AnswerRefusal? Refusal)> AnswerAsync(
+        string tenantId, string approvalId, string user, ApprovalVerdict verdict, string channel, string? comment, int? level, string? linkId, IDurableClient durable, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = await store.ReadAsync(tenantId, approvalId, ct);
+            if (stored is null)
+            {
+                return (null, new AnswerRefusal(404, "Not found.", $"Approval '{approvalId}' does not exist or you may not see it."));
+            }
+
+            var (slot, refusal) = ApprovalRules.CheckAnswer(stored.Document, user, level, linkId);
+            if (refusal is not null)
+            {
+                return (stored.Document, refusal);
+            }
+
+            var next = ApprovalRules.Record(stored.Document, slot!, user, verdict, channel, comment, linkId, time.GetUtcNow());
+            try
+            {
+                await store.ReplaceAsync(next, stored.ETag, ct);
+            }
+            catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
+            {
+                continue;
+            }
+
+            await durable.RaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, approvalId), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(slot!.UserId, user, verdict, channel), ct);
+            return (next, null);
+        }
+    }
+
+    /// <summary>An emergency change overrides the conflicts that block its approval; the reason is recorded.</summary>
+    public async Task<(ApprovalRecord? Record, AnswerRefusal? Refusal)> OverrideAsync(string tenantId, string ticketId, CallerPrincipal caller, string reason, IDurableClient durable, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var blocked = (await store.ForSubjectAsync(tenantId, ticketId, ct)).LastOrDefault(r => r.State == ApprovalState.Blocked);
+            var stored = blocked is null ? null : await store.ReadAsync(tenantId, blocked.Id, ct);
+            if (stored is null)
+            {
+                return (null, new AnswerRefusal(409, "Nothing to override.", "The change has no approval blocked by conflicts."));
+            }
+
+            if (stored.Document.ChangeType != nameof(ChangeType.Emergency))
+            {
+                return (stored.Document, new AnswerRefusal(409, "Only emergency changes may override conflicts.", "Reschedule the change or resolve the conflicts, then submit it again."));
+            }
+
+            var next = stored.Document with { State = ApprovalState.Pending, Override = new ConflictOverride(caller.UserId, reason, time.GetUtcNow()) };
+            try
+            {
+                await store.ReplaceAsync(next, stored.ETag, ct);
+            }
+            catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
+            {
+                continue;
+            }
+
+            await durable.RaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, next.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(caller.UserId, caller.UserId, null, "override"), ct);
+            return (next, null);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Itsm.Functions.Changes;
+using Itsm.Functions.Storage;
+
+namespace Itsm.Functions.Approvals;
+
+/// <summary>A tenant-level settings document of the approvals container (approval settings, change settings, risk answers).</summary>
+public sealed record SettingsDocument<T>(string Id, string TenantId, string DocType, T Value, DateTimeOffset UpdatedAt, string UpdatedBy);
+
+/// <summary>
+/// The <c>approvals</c> container, partitioned by tenant: approval records, the tenant's approval and change
+/// settings, and the risk questionnaire answers of each change.
+/// </summary>
+public sealed class ApprovalStore(IDocumentStore store)
+{
+    public static readonly ContainerDefinition Approvals = new(
+        "approvals",
+        ["/tenantId"],
+        [
+            new("docType", "$.docType", FieldType.Text),
+            new("subjectId", "$.subjectId", FieldType.Text),
+            new("createdAt", "$.createdAt", FieldType.Instant),
+        ]);
+
+    public const string ApprovalSettingsId = "approval-settings";
+    public const string ChangeSettingsId = "change-settings";
+
+    public static string RiskAnswersId(string ticketId) => "risk-" + ticketId;
+
+    public Task<StoredDocument<ApprovalRecord>?> ReadAsync(string tenantId, string approvalId, CancellationToken cancellationToken) =>
+        store.ReadAsync<ApprovalRecord>(Approvals, new DocumentKey(tenantId, approvalId), cancellationToken);
+
+    public Task<StoredDocument<ApprovalRecord>> CreateAsync(ApprovalRecord record, CancellationToken cancellationToken) =>
+        store.CreateAsync(Approvals, new DocumentKey(record.TenantId, record.Id), record, cancellationToken);
+
+    public Task<StoredDocument<ApprovalRecord>> ReplaceAsync(ApprovalRecord record, string etag, CancellationToken cancellationToken) =>
+        store.ReplaceAsync(Approvals, new DocumentKey(record.TenantId, record.Id), record, etag, cancellationToken);
+
+    public async Task<IReadOnlyList<ApprovalRecord>> ForSubjectAsync(string tenantId, string subjectId, CancellationToken cancellationToken)
+    {
+        var page = await store.QueryAsync<ApprovalRecord>(
+            Approvals,
+            new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, ApprovalRecord.DocumentType), new QueryFilter("subjectId", FilterOperator.Equals, subjectId)], new QuerySort("createdAt", false), 100),
+            cancellationToken);
+        return page.Items.Select(i => i.Document).ToArray();
+    }
+
+    public async Task<ApprovalSettings> ApprovalSettingsAsync(string tenantId, CancellationToken cancellationToken) =>
+        (await store.ReadAsync<SettingsDocument<ApprovalSettings>>(Approvals, new DocumentKey(tenantId, ApprovalSettingsId), cancellationToken))?.Document.Value ?? ApprovalSettings.Empty;
+
+    public async Task<ChangeSettings> ChangeSettingsAsync(string tenantId, CancellationToken cancellationToken) =>
+        (await store.ReadAsync<SettingsDocument<ChangeSettings>>(Approvals, new DocumentKey(tenantId, ChangeSettingsId), cancellationToken))?.Document.Value ?? ChangeSettings.Empty;
+
+    public async Task<RiskQuestionnaire?> RiskAnswersAsync(string tenantId, string ticketId, CancellationToken cancellationToken) =>
+        (await store.ReadAsync<SettingsDocument<RiskQuestionnaire>>(Approvals, new DocumentKey(tenantId, RiskAnswersId(ticketId)), cancellationToken))?.Document.Value;
+
+    /// <summary>Creates or replaces a settings document (last writer wins: these are whole-document admin edits).</summary>
+    public Task SaveAsync<T>(string tenantId, string id, string docType, T value, DateTimeOffset at, string by, CancellationToken cancellationToken) =>
+        store.ExecuteBatchAsync(Approvals, tenantId, [new BatchOperation.Upsert(id, new SettingsDocument<T>(id, tenantId, docType, value, at, by))], cancellationToken);
+}

@@ -1,0 +1,202 @@
+using System.Text.Json.Serialization;
+using Itsm.Functions.Approvals;
+
+namespace Itsm.Functions.Changes;
+
+/// <summary>The short risk questionnaire a change owner answers; each "yes" that raises risk adds points.</summary>
+public sealed record RiskQuestionnaire(
+    bool ServiceOutageExpected = false,
+    bool TestedOutsideProduction = true,
+    bool BackoutTested = true,
+    bool ComplexImplementation = false);
+
+public sealed record ChangeRisk(int Score, RiskLevel Level, IReadOnlyList<string> Factors)
+{
+    public static readonly ChangeRisk Unassessed = new(0, RiskLevel.Low, ["not assessed"]);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ConflictRule>))]
+public enum ConflictRule
+{
+    SameCi,
+    RelatedCi,
+    FreezeWindow,
+    OutsideMaintenanceWindow,
+    AssigneeDoubleBooked,
+}
+
+public sealed record ChangeConflict(ConflictRule Rule, string Detail, string? OtherChange = null, string? Ci = null);
+
+/// <summary>A change as the calendar and the conflict rules see it.</summary>
+public sealed record ScheduledChange(
+    string Id,
+    string Number,
+    string Title,
+    string State,
+    string ChangeType,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    IReadOnlyList<string> Cis,
+    string? Service,
+    string? AssignmentGroup,
+    string? Assignee)
+{
+    public bool Overlaps(DateTimeOffset start, DateTimeOffset end) => Start < end && start < End;
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ChangeWindowKind>))]
+public enum ChangeWindowKind
+{
+    Freeze,
+    Maintenance,
+}
+
+/// <summary>
+/// A freeze (blackout) window or a maintenance window, for some CIs and/or services. A freeze window with neither
+/// applies to everything; a CI with maintenance windows may only be changed inside one of them.
+/// </summary>
+public sealed record ChangeWindow(
+    string Name,
+    ChangeWindowKind Kind,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    IReadOnlyList<string>? Cis = null,
+    IReadOnlyList<string>? Services = null)
+{
+    public bool AppliesTo(string? ci, string? service) =>
+        (Cis?.Contains(ci ?? "") ?? false) || (Services?.Contains(service ?? "") ?? false);
+
+    public bool IsGlobal => (Cis is null || Cis.Count == 0) && (Services is null || Services.Count == 0);
+}
+
+/// <summary>The tenant's change windows and the CMDB depth used to find related CIs.</summary>
+public sealed record ChangeSettings(IReadOnlyList<ChangeWindow> Windows, int RelatedCiDepth = 1)
+{
+    public static readonly ChangeSettings Empty = new([]);
+
+    public IReadOnlyDictionary<string, string[]> Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (RelatedCiDepth is < 0 or > 5)
+        {
+            errors["relatedCiDepth"] = ["must be between 0 and 5."];
+        }
+
+        for (var i = 0; i < Windows.Count; i++)
+        {
+            var window = Windows[i];
+            if (string.IsNullOrWhiteSpace(window.Name))
+            {
+                errors[$"windows[{i}].name"] = ["is required."];
+            }
+
+            if (window.End <= window.Start)
+            {
+                errors[$"windows[{i}].end"] = ["must be after the start."];
+            }
+
+            if (window.Kind == ChangeWindowKind.Maintenance && window.IsGlobal)
+            {
+                errors[$"windows[{i}].cis"] = ["A maintenance window names the CIs or services it is for."];
+            }
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>The pure change rules: risk scoring and conflict detection.</summary>
+public static class ChangeRules
+{
+    /// <summary>
+    /// Questionnaire (0-6) + highest CI criticality above 1 (0-4) + affected services (at most 5) + recent failure rate on
+    /// the same CIs (0-5). Low up to 4, Medium up to 9, High above.
+    /// </summary>
+    public static ChangeRisk Score(RiskQuestionnaire? answers, int maxCriticality, int affectedServices, double recentFailureRate)
+    {
+        var factors = new List<string>();
+        var score = 0;
+        if (answers is not null)
+        {
+            score += Add(answers.ServiceOutageExpected, 2, "service outage expected", factors);
+            score += Add(!answers.TestedOutsideProduction, 2, "not tested outside production", factors);
+            score += Add(!answers.BackoutTested, 1, "back-out not tested", factors);
+            score += Add(answers.ComplexImplementation, 1, "complex implementation", factors);
+        }
+        else
+        {
+            factors.Add("questionnaire not answered");
+        }
+
+        var criticality = Math.Clamp(maxCriticality, 1, 5) - 1;
+        score += Add(criticality > 0, criticality, $"CI criticality {maxCriticality}", factors);
+        var services = Math.Min(affectedServices, 5);
+        score += Add(services > 0, services, $"{affectedServices} affected service(s)", factors);
+        var failures = (int)Math.Round(Math.Clamp(recentFailureRate, 0, 1) * 5, MidpointRounding.AwayFromZero);
+        score += Add(failures > 0, failures, $"{recentFailureRate:P0} of recent changes on these CIs failed", factors);
+        var level = score <= 4 ? RiskLevel.Low : score <= 9 ? RiskLevel.Medium : RiskLevel.High;
+        return new ChangeRisk(score, level, factors);
+    }
+
+    private static int Add(bool applies, int points, string factor, List<string> factors)
+    {
+        if (!applies)
+        {
+            return 0;
+        }
+
+        factors.Add($"{factor} (+{points})");
+        return points;
+    }
+
+    /// <summary>Every conflict of <paramref name="change"/>: overlapping changes on the same or related CIs, windows, a double-booked assignee.</summary>
+    public static IReadOnlyList<ChangeConflict> Detect(
+        ScheduledChange change,
+        IEnumerable<ScheduledChange> others,
+        IReadOnlyList<ChangeWindow> windows,
+        IReadOnlyDictionary<string, IReadOnlySet<string>> relatedCis)
+    {
+        var conflicts = new List<ChangeConflict>();
+        foreach (var other in others.Where(o => o.Id != change.Id && o.Overlaps(change.Start, change.End)))
+        {
+            var same = change.Cis.Intersect(other.Cis, StringComparer.Ordinal).ToArray();
+            foreach (var ci in same)
+            {
+                conflicts.Add(new ChangeConflict(ConflictRule.SameCi, $"{other.Number} changes {ci} at an overlapping time ({other.Start:O} to {other.End:O}).", other.Number, ci));
+            }
+
+            foreach (var ci in change.Cis)
+            {
+                var related = relatedCis.TryGetValue(ci, out var set) ? set : new HashSet<string>();
+                foreach (var hit in other.Cis.Where(o => o != ci && related.Contains(o) && !same.Contains(o)).Distinct())
+                {
+                    conflicts.Add(new ChangeConflict(ConflictRule.RelatedCi, $"{other.Number} changes {hit}, related to {ci}, at an overlapping time.", other.Number, hit));
+                }
+            }
+
+            if (change.Assignee is not null && change.Assignee == other.Assignee)
+            {
+                conflicts.Add(new ChangeConflict(ConflictRule.AssigneeDoubleBooked, $"{change.Assignee} is also implementing {other.Number} at an overlapping time.", other.Number));
+            }
+        }
+
+        foreach (var freeze in windows.Where(w => w.Kind == ChangeWindowKind.Freeze && w.Start < change.End && change.Start < w.End))
+        {
+            if (freeze.IsGlobal || change.Cis.Any(ci => freeze.AppliesTo(ci, null)) || freeze.AppliesTo(null, change.Service))
+            {
+                conflicts.Add(new ChangeConflict(ConflictRule.FreezeWindow, $"The change falls in the freeze window '{freeze.Name}' ({freeze.Start:O} to {freeze.End:O})."));
+            }
+        }
+
+        foreach (var ci in change.Cis)
+        {
+            var maintenance = windows.Where(w => w.Kind == ChangeWindowKind.Maintenance && w.AppliesTo(ci, null)).ToArray();
+            if (maintenance.Length > 0 && !maintenance.Any(w => w.Start <= change.Start && change.End <= w.End))
+            {
+                conflicts.Add(new ChangeConflict(ConflictRule.OutsideMaintenanceWindow, $"{ci} may only be changed inside its maintenance windows ({string.Join(", ", maintenance.Select(w => w.Name))}).", Ci: ci));
+            }
+        }
+
+        return conflicts;
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Itsm.Functions.Hosting;
+using Itsm.Functions.Security;
+using Itsm.Functions.Storage;
+using Itsm.Functions.Tickets;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Itsm.Functions.Notifications;
+
+/// <summary>Notifications: the outbox dispatcher, and the admin API of the outbox and of the tenant's rules and templates.</summary>
+public static class NotificationFunctions
+{
+    public static FunctionCatalogBuilder MapNotifications(this FunctionCatalogBuilder functions) =>
+        functions
+            .MapTimer("NotificationOutboxDispatch", "*/30 * * * * *", DispatchAsync)
+            .MapApi("Admin_NotificationOutbox", "GET", "admin/notifications/outbox", ListOutboxAsync,
+                new ApiDocs("The tenant's stored notifications, newest first; ?state=Pending|Sending|Sent|Failed (admins).", QueryParameters: ["state", "pageSize", "continuationToken"]))
+            .MapApi("Admin_GetNotificationSettings", "GET", "admin/notifications/settings", GetSettingsAsync,
+                new ApiDocs("The tenant's notification rules and templates (the product's defaults until replaced) (admins)."))
+            .MapApi("Admin_PutNotificationSettings", "PUT", "admin/notifications/settings", PutSettingsAsync,
+                new ApiDocs("Replace the tenant's notification rules and templates (admins).", RequestSchema: "NotificationSettings"));
+
+    public static IServiceCollection AddNotifications(this IServiceCollection services)
+    {
+        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName);
+        services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<ITicketChangeObserver, TicketNotifications>();
+
+        // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
+        services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
+        services.TryAddSingleton<Approvals.IApprovalPromptSender, OutboxApprovalPromptSender>();
+
+        // Graph only when configured (tests register their own client pointed at a fake Graph).
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());
+        services.AddSingleton<INotificationSender, GraphNotificationSender>();
+        services.AddSingleton(sp => new GraphMailbox(sp.GetRequiredService<Microsoft.Graph.GraphServiceClient>(), sp.GetRequiredService<IOptions<GraphOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        return services;
+    }
+
+    private static async Task DispatchAsync(TimerContext context)
+    {
+        var sent = await context.Services.GetRequiredService<NotificationOutbox>().DispatchDueAsync(context.CancellationToken);
+        if (sent > 0)
+        {
+            context.Invocation.Log($"Sent {sent} notifications.");
+        }
+    }
+
+    private static async Task<HttpResponseOutput> ListOutboxAsync(ApiContext api)
+    {
+        if (!api.Caller.IsAdmin)
+        {
+            return ApiFunctions.Forbidden("The outbox is for admins.");
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        OutboxState? state = null;
+        if (api.Request.QueryValue("state") is { } text)
+        {
+            if (Enum.TryParse<OutboxState>(text, ignoreCase: true, out var parsed) && !int.TryParse(text, out _))
+            {
+                state = parsed;
+            }
+            else
+            {
+                errors["state"] = ["must be Pending, Sending, Sent or Failed."];
+            }
+        }
+
+        var pageSize = 50;
+        if (api.Request.QueryValue("pageSize") is { } size && (!int.TryParse(size, out pageSize) || pageSize is < 1 or > 200))
+        {
+            errors["pageSize"] = ["must be 1 to 200."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return HttpResults.ValidationProblem(errors);
+        }
+
+        try
+        {
+            var page = await api.Services.GetRequiredService<NotificationOutbox>().ListAsync(api.Caller.TenantId, state, pageSize, api.Request.QueryValue("continuationToken"), api.CancellationToken);
+            return HttpResults.Ok(new { items = page.Items.Select(i => i.Document), continuationToken = page.ContinuationToken });
+        }
+        catch (InvalidContinuationTokenException ex)
+        {
+            return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["continuationToken"] = [ex.Message] });
+        }
+    }
+
+    private static async Task<HttpResponseOutput> GetSettingsAsync(ApiContext api) =>
+        !api.Caller.IsAdmin
+            ? ApiFunctions.Forbidden("Notification settings are for admins.")
+            : HttpResults.Ok(await api.Services.GetRequiredService<NotificationSettingsStore>().GetAsync(api.Caller.TenantId, api.CancellationToken));
+
+    private static async Task<HttpResponseOutput> PutSettingsAsync(ApiContext api)
+    {
+        if (!api.Caller.IsAdmin)
+        {
+            return ApiFunctions.Forbidden("Notification settings are for admins.");
+        }
+
+        NotificationSettingsInput? input;
+        try
+        {
+            input = JsonSerializer.Deserialize<NotificationSettingsInput>(api.Request.Body ?? "", new JsonSerializerOptions(HttpResults.Json) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow });
+        }
+        catch (JsonException ex)
+        {
+            return HttpResults.ValidationProblem(new Dictionary<string, string[]> { [ex.Path ?? "$"] = [ex.Message.Split('.')[0] + "."] });
+        }
+
+        if (input?.Rules is null || input.Templates is null)
+        {
+            return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["'rules' and 'templates' are required."] });
+        }
+
+        var settings = new NotificationSettingsDocument("settings", api.Caller.TenantId, input.Rules, input.Templates, input.DefaultCulture ?? "en");
+        if (NotificationSettingsStore.Validate(settings) is { } problem)
+        {
+            return problem;
+        }
+
+        await api.Services.GetRequiredService<NotificationSettingsStore>().PutAsync(settings, api.CancellationToken);
+        return HttpResults.Ok(settings);
+    }
+
+    private sealed record NotificationSettingsInput(IReadOnlyList<NotificationRule>? Rules, IReadOnlyList<NotificationTemplate>? Templates, string? DefaultCulture);
+}

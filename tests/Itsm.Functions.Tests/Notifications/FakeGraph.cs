@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Itsm.Functions.Notifications;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Graph;
+using Microsoft.Kiota.Abstractions.Authentication;
+
+namespace Itsm.Functions.Tests.Notifications;
+
+/// <summary>
+/// A small fake of the Graph endpoints the app uses (draft and send of mail, activity feed, messages, subscriptions), served by
+/// an in-memory ASP.NET Core server. The real Graph SDK talks to it over HTTP; tests script throttling and read
+/// what was sent.
+/// </summary>
+public sealed class FakeGraph : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<int> _throttles = new();
+    private int _drafts;
+
+    // The SDK writes some request members in PascalCase (sendMail's "Message"); Graph reads names case-insensitively.
+    private static readonly JsonNodeOptions CaseInsensitive = new() { PropertyNameCaseInsensitive = true };
+
+    private FakeGraph(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<(string Path, JsonObject Body)> Requests { get; } = new();
+
+    public ConcurrentDictionary<string, JsonObject> Messages { get; } = new();
+
+    /// <summary>Drafts created in the sender mailbox; <see cref="Mail"/> are those sent.</summary>
+    public ConcurrentDictionary<string, JsonObject> Drafts { get; } = new();
+
+    public ConcurrentQueue<JsonObject> Mail { get; } = new();
+
+    private readonly TaskCompletionSource<JsonObject> _subscriptionCreated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<JsonObject> SubscriptionCreated => _subscriptionCreated.Task;
+
+    public ConcurrentDictionary<string, JsonObject> Subscriptions { get; } = new();
+
+    /// <summary>The next sends (mail send, activity) answer 429 with these Retry-After seconds, one per entry.</summary>
+    public void ThrottleNext(params int[] retryAfterSeconds)
+    {
+        foreach (var seconds in retryAfterSeconds)
+        {
+            _throttles.Enqueue(seconds);
+        }
+    }
+
+    public IEnumerable<JsonObject> Sent(string pathSuffix) =>
+        Requests.Where(r => r.Path.EndsWith(pathSuffix, StringComparison.OrdinalIgnoreCase)).Select(r => r.Body);
+
+    public GraphServiceClient CreateClient() =>
+        GraphOptions.CreateClient(new AnonymousAuthenticationProvider(), "http://graph.test/v1.0", _app.GetTestServer().CreateHandler());
+
+    public static async Task<FakeGraph> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        var app = builder.Build();
+        var fake = new FakeGraph(app);
+        app.MapPost("/v1.0/users/{user}/messages", (Delegate)((HttpContext http) => fake.CreateDraftAsync(http)));
+        app.MapPost("/v1.0/users/{user}/messages/{id}/send", (Delegate)((HttpContext http) => fake.SendDraftAsync(http, (string)http.Request.RouteValues["id"]!)));
+        app.MapPost("/v1.0/users/{user}/teamwork/sendActivityNotification", (Delegate)((HttpContext http) => fake.RecordAsync(http, 204, null)));
+        app.MapGet("/v1.0/users/{user}/messages/{id}", (string id) =>
+            fake.Messages.TryGetValue(id, out var message)
+                ? Results.Text(message.ToJsonString(), "application/json")
+                : Results.Text("""{"error":{"code":"ErrorItemNotFound","message":"Not found"}}""", "application/json", statusCode: 404));
+        app.MapPost("/v1.0/subscriptions", async (HttpContext http) =>
+        {
+            var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
+            var id = "sub-" + (fake.Subscriptions.Count + 1);
+            body["id"] = id;
+            fake.Subscriptions[id] = body;
+            fake._subscriptionCreated.TrySetResult(body);
+            fake.Requests.Enqueue(("/v1.0/subscriptions", body));
+            return Results.Text(body.ToJsonString(), "application/json", statusCode: 201);
+        });
+        app.MapGet("/v1.0/subscriptions/{id}", (string id) =>
+            fake.Subscriptions.TryGetValue(id, out var s) ? Results.Text(s.ToJsonString(), "application/json") : Results.Text("""{"error":{"code":"NotFound","message":"gone"}}""", "application/json", statusCode: 404));
+        app.MapMethods("/v1.0/subscriptions/{id}", ["PATCH"], async (string id, HttpContext http) =>
+        {
+            var patch = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
+            var s = fake.Subscriptions[id];
+            s["expirationDateTime"] = patch["expirationDateTime"]!.DeepClone();
+            fake.Requests.Enqueue(($"/v1.0/subscriptions/{id}:patch", patch));
+            return Results.Text(s.ToJsonString(), "application/json");
+        });
+        await app.StartAsync();
+        return fake;
+    }
+
+    private async Task<IResult> CreateDraftAsync(HttpContext http)
+    {
+        var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
+        var id = "draft-" + Interlocked.Increment(ref _drafts);
+        body["id"] = id;
+        body["internetMessageId"] = $"<{id}@graph.test>";
+        Drafts[id] = body;
+        return Results.Text(body.ToJsonString(), "application/json", statusCode: 201);
+    }
+
+    private Task<IResult> SendDraftAsync(HttpContext http, string id)
+    {
+        if (Throttled(http) is { } throttled)
+        {
+            return Task.FromResult(throttled);
+        }
+
+        Mail.Enqueue(Drafts[id]);
+        return Task.FromResult(Results.StatusCode(202));
+    }
+
+    private IResult? Throttled(HttpContext http)
+    {
+        if (!_throttles.TryDequeue(out var seconds))
+        {
+            return null;
+        }
+
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Text("""{"error":{"code":"TooManyRequests","message":"Application is over its MailboxConcurrency limit."}}""", "application/json", statusCode: 429);
+    }
+
+    private async Task<IResult> RecordAsync(HttpContext http, int status, string? json)
+    {
+        if (Throttled(http) is { } throttled)
+        {
+            return throttled;
+        }
+
+        var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
+        Requests.Enqueue((http.Request.Path.Value!, body));
+        return json is null ? Results.StatusCode(status) : Results.Text(json, "application/json", statusCode: status);
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
