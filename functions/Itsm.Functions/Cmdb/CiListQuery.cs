@@ -1,4 +1,3 @@
-using System.Globalization;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Storage;
 
@@ -41,9 +40,9 @@ public sealed record CiListQuery(IReadOnlyList<QueryFilter> Filters, QuerySort S
             }
         }
 
-        AddEnumList<CiStatus>(filters, errors, "status", Value("status"));
-        AddEnumList<CiEnvironment>(filters, errors, "environment", Value("environment"));
-        AddEnumList<CiCriticality>(filters, errors, "criticality", Value("criticality"));
+        ListQueryParameters.AddEnumList<CiStatus>(filters, errors, "status", Value("status"));
+        ListQueryParameters.AddEnumList<CiEnvironment>(filters, errors, "environment", Value("environment"));
+        ListQueryParameters.AddEnumList<CiCriticality>(filters, errors, "criticality", Value("criticality"));
         foreach (var name in new[] { "ownerGroup", "supportGroup", "externalKey" })
         {
             if (Value(name) is { } text)
@@ -71,62 +70,10 @@ public sealed record CiListQuery(IReadOnlyList<QueryFilter> Filters, QuerySort S
             }
         }
 
-        AddInstant(filters, errors, Value("updatedFrom"), "updatedFrom", FilterOperator.GreaterThanOrEqual);
-        AddInstant(filters, errors, Value("updatedTo"), "updatedTo", FilterOperator.LessThan);
-
-        var sortText = Value("sort") ?? "name";
-        var descending = sortText.StartsWith('-');
-        var sortField = sortText.TrimStart('-');
-        if (!Sortable.Contains(sortField))
-        {
-            errors["sort"] = [$"must be one of {string.Join(", ", Sortable)}, with '-' for descending."];
-        }
-
-        var pageSize = 25;
-        if (Value("pageSize") is { } size && (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
-        {
-            errors["pageSize"] = [$"must be between 1 and {MaxPageSize}."];
-        }
-
-        return new CiListQuery(filters, new QuerySort(Sortable.Contains(sortField) ? sortField : "name", descending), pageSize, Value("continuationToken"), errors);
-    }
-
-    private static void AddEnumList<TEnum>(List<QueryFilter> filters, Dictionary<string, string[]> errors, string name, string? text)
-        where TEnum : struct, Enum
-    {
-        if (text is null)
-        {
-            return;
-        }
-
-        var values = new List<object>();
-        foreach (var part in text.Split(','))
-        {
-            if (!Enum.TryParse<TEnum>(part, ignoreCase: false, out var value) || int.TryParse(part, out _))
-            {
-                errors[name] = [$"must be a comma-separated list of: {string.Join(", ", Enum.GetNames<TEnum>())}."];
-                return;
-            }
-
-            values.Add(value.ToString());
-        }
-
-        filters.Add(new QueryFilter(name, FilterOperator.In, values.ToArray()));
-    }
-
-    private static void AddInstant(List<QueryFilter> filters, Dictionary<string, string[]> errors, string? text, string parameter, FilterOperator op)
-    {
-        if (text is null)
-        {
-            return;
-        }
-
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant) || !(text.EndsWith('Z') || text.Contains('+', StringComparison.Ordinal)))
-        {
-            errors[parameter] = ["must be an ISO 8601 instant with an offset, e.g. 2026-03-02T08:00:00Z."];
-            return;
-        }
-
-        filters.Add(new QueryFilter("updatedAt", op, instant.ToUniversalTime()));
+        ListQueryParameters.AddInstant(filters, errors, "updatedFrom", "updatedAt", Value("updatedFrom"), FilterOperator.GreaterThanOrEqual);
+        ListQueryParameters.AddInstant(filters, errors, "updatedTo", "updatedAt", Value("updatedTo"), FilterOperator.LessThan);
+        var sort = ListQueryParameters.Sort(Value("sort"), Sortable, "name", errors);
+        var pageSize = ListQueryParameters.PageSize(Value("pageSize"), MaxPageSize, errors);
+        return new CiListQuery(filters, sort, pageSize, Value("continuationToken"), errors);
     }
 }

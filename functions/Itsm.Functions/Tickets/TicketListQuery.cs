@@ -31,15 +31,8 @@ public sealed record TicketListQuery(IReadOnlyList<QueryFilter> Filters, QuerySo
 
         string? Value(string name) => request.QueryValue(name) is { Length: > 0 } v ? v : null;
 
-        if (Value("type") is { } types)
-        {
-            AddEnumList<TicketType>(filters, errors, "type", types);
-        }
-
-        if (Value("state") is { } states)
-        {
-            AddEnumList<TicketState>(filters, errors, "state", states);
-        }
+        ListQueryParameters.AddEnumList<TicketType>(filters, errors, "type", Value("type"));
+        ListQueryParameters.AddEnumList<TicketState>(filters, errors, "state", Value("state"));
 
         if (Value("priority") is { } priorities)
         {
@@ -83,44 +76,13 @@ public sealed record TicketListQuery(IReadOnlyList<QueryFilter> Filters, QuerySo
             filters.Add(new QueryFilter("requester", FilterOperator.Equals, caller.UserId));
         }
 
-        AddInstant(filters, errors, request, "createdFrom", "createdAt", FilterOperator.GreaterThanOrEqual);
-        AddInstant(filters, errors, request, "createdTo", "createdAt", FilterOperator.LessThan);
-        AddInstant(filters, errors, request, "updatedFrom", "updatedAt", FilterOperator.GreaterThanOrEqual);
-        AddInstant(filters, errors, request, "updatedTo", "updatedAt", FilterOperator.LessThan);
-
-        var sortText = Value("sort") ?? "-updatedAt";
-        var descending = sortText.StartsWith('-');
-        var sortField = sortText.TrimStart('-');
-        if (!Sortable.Contains(sortField))
-        {
-            errors["sort"] = [$"must be one of {string.Join(", ", Sortable)}, with '-' for descending."];
-        }
-
-        var pageSize = 25;
-        if (Value("pageSize") is { } size && (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
-        {
-            errors["pageSize"] = [$"must be between 1 and {MaxPageSize}."];
-        }
-
-        return new TicketListQuery(filters, new QuerySort(Sortable.Contains(sortField) ? sortField : "updatedAt", descending), pageSize, Value("continuationToken"), errors);
-    }
-
-    private static void AddEnumList<TEnum>(List<QueryFilter> filters, Dictionary<string, string[]> errors, string name, string text)
-        where TEnum : struct, Enum
-    {
-        var values = new List<object>();
-        foreach (var part in text.Split(','))
-        {
-            if (!Enum.TryParse<TEnum>(part, ignoreCase: false, out var value) || int.TryParse(part, out _))
-            {
-                errors[name] = [$"must be a comma-separated list of: {string.Join(", ", Enum.GetNames<TEnum>())}."];
-                return;
-            }
-
-            values.Add(value.ToString());
-        }
-
-        filters.Add(new QueryFilter(name, FilterOperator.In, values.ToArray()));
+        ListQueryParameters.AddInstant(filters, errors, "createdFrom", "createdAt", Value("createdFrom"), FilterOperator.GreaterThanOrEqual);
+        ListQueryParameters.AddInstant(filters, errors, "createdTo", "createdAt", Value("createdTo"), FilterOperator.LessThan);
+        ListQueryParameters.AddInstant(filters, errors, "updatedFrom", "updatedAt", Value("updatedFrom"), FilterOperator.GreaterThanOrEqual);
+        ListQueryParameters.AddInstant(filters, errors, "updatedTo", "updatedAt", Value("updatedTo"), FilterOperator.LessThan);
+        var sort = ListQueryParameters.Sort(Value("sort"), Sortable, "-updatedAt", errors);
+        var pageSize = ListQueryParameters.PageSize(Value("pageSize"), MaxPageSize, errors);
+        return new TicketListQuery(filters, sort, pageSize, Value("continuationToken"), errors);
     }
 
     private static void AddText(List<QueryFilter> filters, Dictionary<string, string[]> errors, string parameter, string field, string? value)
@@ -137,21 +99,5 @@ public sealed record TicketListQuery(IReadOnlyList<QueryFilter> Filters, QuerySo
         }
 
         filters.Add(new QueryFilter(field, FilterOperator.Equals, value));
-    }
-
-    private static void AddInstant(List<QueryFilter> filters, Dictionary<string, string[]> errors, HttpTriggerRequest request, string parameter, string field, FilterOperator op)
-    {
-        if (request.QueryValue(parameter) is not { Length: > 0 } text)
-        {
-            return;
-        }
-
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant) || !(text.EndsWith('Z') || text.Contains('+', StringComparison.Ordinal) || text.LastIndexOf('-') > 9))
-        {
-            errors[parameter] = ["must be an ISO 8601 instant with an offset, e.g. 2026-03-02T08:00:00Z."];
-            return;
-        }
-
-        filters.Add(new QueryFilter(field, op, instant.ToUniversalTime()));
     }
 }
