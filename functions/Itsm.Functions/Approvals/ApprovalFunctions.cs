@@ -12,6 +12,8 @@ public static class ApprovalFunctions
         functions
             .MapApi("Approvals_Get", "GET", "approvals/{id}", GetAsync,
                 new ApiDocs("An approval: its levels, approvers, every decision (who, when, channel, comment, on behalf of) and the prompts sent (agents and the approval's approvers)."))
+            .MapApi("Tickets_Approvals", "GET", "tickets/{id}/approvals", ListForTicketAsync,
+                new ApiDocs("The approvals of a change or service request, oldest first (agents, and the requester of their own ticket, without the approvers' links)."))
             .MapApi("Approvals_Decide", "POST", "approvals/{id}/decisions", DecideAsync,
                 new ApiDocs("Approve or reject as an approver (or an active delegate) of the open level: {verdict: Approve|Reject, comment?}."), durableClient: true)
             .MapHttp("ApprovalPage_Show", "GET", "approval-page", ApprovalPage.ShowAsync,
@@ -25,9 +27,10 @@ public static class ApprovalFunctions
 
     public static IServiceCollection AddApprovals(this IServiceCollection services)
     {
-        services.TryAddSingleton<IApprovalPromptSender, RecordedApprovalPromptSender>();
+        services.TryAddSingleton<IApprovalNotifier, RecordedApprovalNotifier>();
         return services
             .AddSingleton<ApprovalStore>()
+            .AddSingleton<Tickets.ITicketWriteRule, ServiceRequestApprovalGate>()
             .AddSingleton<ApprovalLinks>()
             .AddSingleton<ApprovalDecisions>()
             .AddSingleton<Tickets.ITicketChangeObserver, ApprovalStarter>();
@@ -45,8 +48,29 @@ public static class ApprovalFunctions
         }
 
         // Approvers see who was prompted, not the links sent to others.
-        return HttpResults.Ok(api.Caller.IsAgent ? record : record! with { Prompts = record.Prompts.Select(p => p with { Link = "" }).ToArray() });
+        return HttpResults.Ok(api.Caller.IsAgent ? record : WithoutLinks(record!));
     }
+
+    private static async Task<HttpResponseOutput> ListForTicketAsync(ApiContext api)
+    {
+        var id = api.Request.RouteValue("id") ?? "";
+        var ticket = IsId(id) ? (await api.Services.GetRequiredService<Tickets.TicketStore>().ReadAsync(api.Caller.TenantId, id, api.CancellationToken))?.Document : null;
+        if (ticket is null || !(api.Caller.IsAgent || ticket.Requester.Id == api.Caller.UserId))
+        {
+            return ApiFunctions.NotFound($"Ticket '{id}'");
+        }
+
+        var approvals = await api.Services.GetRequiredService<ApprovalStore>().ForSubjectAsync(api.Caller.TenantId, ticket.Id, api.CancellationToken);
+        return HttpResults.Ok(new
+        {
+            ticketId = ticket.Id,
+            number = ticket.Number,
+            awaitingApproval = ApprovalSubjects.AwaitsApproval(ticket),
+            approvals = api.Caller.IsAgent ? approvals : approvals.Select(WithoutLinks).ToArray(),
+        });
+    }
+
+    private static ApprovalRecord WithoutLinks(ApprovalRecord record) => record with { Prompts = record.Prompts.Select(p => p with { Link = "" }).ToArray(), UsedLinks = [] };
 
     private static async Task<HttpResponseOutput> DecideAsync(ApiContext api)
     {

@@ -3,6 +3,7 @@ using Itsm.Durable;
 using Itsm.Durable.Client;
 using Itsm.Functions.Changes;
 using Itsm.Functions.Security;
+using Itsm.Functions.Sla;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
 
@@ -15,13 +16,16 @@ public sealed record AdvanceInput(ApprovalInput Approval, DateTimeOffset Now);
 /// <summary>What one wake-up found: finished (with the state), or when to wake next (null: only an answer wakes it).</summary>
 public sealed record ApprovalWake(bool Finished, DateTimeOffset? WakeAt, ApprovalState State);
 
+/// <summary>Whether the outcome moved the ticket, and the SLA clocks of the ticket that the move changed (paused, resumed, stopped).</summary>
+public sealed record ApprovalOutcome(bool Applied, IReadOnlyList<string> ClocksToWake);
+
 /// <summary>The event raised into the orchestration for each recorded answer (and for a conflict override).</summary>
 public sealed record ApprovalDecisionEvent(string Approver, string AnsweredBy, ApprovalVerdict? Verdict, string Channel);
 
 /// <summary>
 /// One approval, one instance (id <c>approval:{tenant}:{approvalId}</c>): moves the record on through
 /// <see cref="AdvanceApprovalActivity"/>, waits for an answer or the next instant something is due (a reminder, a
-/// level's timeout), and when the approval finishes applies its outcome to the change. Every decision lives in the
+/// level's timeout), and when the approval finishes applies its outcome to the ticket. Every decision lives in the
 /// record; the orchestration only decides when to look again, so an answer racing a timeout is settled by whichever
 /// wrote the record first.
 /// </summary>
@@ -42,7 +46,14 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
             var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, new AdvanceInput(input, new DateTimeOffset(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc))), Retry);
             if (wake.Finished)
             {
-                await context.CallActivityAsync<bool>(ApplyApprovalOutcomeActivity.Name, input, Retry);
+                var outcome = await context.CallActivityAsync<ApprovalOutcome>(ApplyApprovalOutcomeActivity.Name, input, Retry);
+
+                // The outcome was written from an activity, which has no Durable client: the clocks it moved are told from here.
+                foreach (var clock in outcome.ClocksToWake)
+                {
+                    context.SendEvent(clock, SlaClockOrchestrator.ClockChangedEvent, 0);
+                }
+
                 return wake.State.ToString();
             }
 
@@ -78,7 +89,7 @@ public sealed class AdvanceApprovalActivity(
     ChangeService changes,
     IChangeCmdb cmdb,
     ApprovalLinks links,
-    IApprovalPromptSender sender) : TaskActivity<AdvanceInput, ApprovalWake>
+    IApprovalNotifier notifier) : TaskActivity<AdvanceInput, ApprovalWake>
 {
     public const string Name = "Approval_Advance";
     private const int MaxConflictRetries = 10;
@@ -120,7 +131,7 @@ public sealed class AdvanceApprovalActivity(
                 }
             }
 
-            var step = ticket?.State == TicketState.Authorize
+            var step = ApprovalSubjects.AwaitsApproval(ticket)
                 ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, record.Requester, input.Now))
                 : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
             if (ReferenceEquals(step.Record, record))
@@ -142,7 +153,7 @@ public sealed class AdvanceApprovalActivity(
 
             foreach (var prompt in prompts)
             {
-                await sender.SendAsync(next, prompt, ct);
+                await notifier.PromptAsync(next, prompt, ct);
             }
 
             return Wake(next, step.WakeAt);
@@ -159,6 +170,8 @@ public sealed class AdvanceApprovalActivity(
         return new ApprovalPrompt(request.Level, request.Recipient, request.Approver, request.Kind, now, links.Url(token), expires);
     }
 
+    private static readonly ChangeRisk ServiceRequestRisk = new(0, RiskLevel.Low, ["service request: no change risk"]);
+
     private async Task<ApprovalRecord?> CreateAsync(ApprovalInput input, DateTimeOffset now, CancellationToken ct)
     {
         var ticket = (await tickets.ReadAsync(input.TenantId, input.TicketId, ct))?.Document;
@@ -168,22 +181,27 @@ public sealed class AdvanceApprovalActivity(
             return null;
         }
 
-        var conflicts = await changes.ConflictsAsync(ticket, ct);
+        var isChange = ticket.Type == TicketType.Change;
+        var conflicts = isChange ? await changes.ConflictsAsync(ticket, ct) : [];
         var blocked = policy.BlockOnConflicts && conflicts.Count > 0;
         var type = ticket.Change?.ChangeType ?? ChangeType.Normal;
         return new ApprovalRecord
         {
             Id = input.ApprovalId,
             TenantId = input.TenantId,
+            SubjectType = ticket.Type.ToString(),
             SubjectId = ticket.Id,
             SubjectNumber = ticket.Number,
             Title = ticket.Title,
             Summary = ticket.Description,
-            ChangeType = type.ToString(),
+            ChangeType = isChange ? type.ToString() : null,
+            Category = ticket.Category,
             Requester = ticket.Requester.Id,
             PlannedStart = ticket.Change?.PlannedStart,
             PlannedEnd = ticket.Change?.PlannedEnd,
-            Risk = await changes.RiskAsync(ticket, ct),
+
+            // A service request has no change risk: a timeout's auto-approval applies to it as to a low-risk change.
+            Risk = isChange ? await changes.RiskAsync(ticket, ct) : ServiceRequestRisk,
             Conflicts = conflicts,
             PolicyId = policy.Id,
             PolicyName = policy.Name,
@@ -191,7 +209,7 @@ public sealed class AdvanceApprovalActivity(
             LinkLifetimeHours = policy.LinkLifetimeHours,
             State = blocked ? ApprovalState.Blocked : ApprovalState.Pending,
             OutcomeReason = blocked ? $"{conflicts.Count} conflict(s) and the policy '{policy.Name}' blocks conflicting changes: {string.Join(" ", conflicts.Select(c => c.Detail))}" : null,
-            RetrospectiveReviewRequired = type == ChangeType.Emergency,
+            RetrospectiveReviewRequired = isChange && type == ChangeType.Emergency,
             Levels = policy.Levels.Select(l => new ApprovalLevelState(l.Name, l.Rule, l.QuorumCount, l.QuorumPercent, l.RejectOnFirstRejection, l.TimeoutMinutes, l.OnTimeout, l.Substitutes ?? [], l.Approvers)).ToArray(),
             CreatedAt = now,
         };
@@ -199,16 +217,18 @@ public sealed class AdvanceApprovalActivity(
 }
 
 /// <summary>
-/// Moves the change by the approval's outcome: approved → <c>authorize</c> (Scheduled), rejected → <c>cancel</c>
-/// with the reason, with an audit event, written with the ticket's ETag. A change no longer in Authorize (authorised
-/// by hand meanwhile, or cancelled) is left alone. Safe to run twice.
+/// Moves the ticket by the approval's outcome (<see cref="ApprovalSubjects.Outcome"/>) with an audit event, written
+/// with the ticket's ETag, then tells the ticket observers (notifications: the change is scheduled) and the
+/// requester (<see cref="IApprovalNotifier.DecidedAsync"/>). A ticket that no longer awaits approval (moved by hand
+/// meanwhile, or cancelled) is left alone. Safe to run twice: the second run finds the ticket moved.
 /// </summary>
-public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStore tickets, TimeProvider time) : TaskActivity<ApprovalInput, bool>
+public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStore tickets, TicketService ticketService, IApprovalNotifier notifier, TimeProvider time)
+    : TaskActivity<ApprovalInput, ApprovalOutcome>
 {
     public const string Name = "Approval_ApplyOutcome";
     private const int MaxConflictRetries = 10;
 
-    public override async Task<bool> RunAsync(TaskActivityContext context, ApprovalInput input)
+    public override async Task<ApprovalOutcome> RunAsync(TaskActivityContext context, ApprovalInput input)
     {
         var ct = context.CancellationToken;
         for (var attempt = 0; ; attempt++)
@@ -217,93 +237,128 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, ct);
             if (record?.Document is not { IsFinished: true, State: not ApprovalState.Withdrawn } approval || stored is null)
             {
-                return false;
+                return new ApprovalOutcome(false, []);
             }
 
             var ticket = stored.Document;
-            if (ticket.State != TicketState.Authorize)
+            if (!ApprovalSubjects.AwaitsApproval(ticket))
             {
-                return false;
+                return new ApprovalOutcome(false, []);
             }
 
             var now = time.GetUtcNow();
             var approved = approval.State == ApprovalState.Approved;
-            var outcome = TicketLifecycle.Apply(ticket, new TransitionRequest(approved ? "authorize" : "cancel", Reason: approved ? null : $"Rejected by approval: {approval.OutcomeReason}"), "approvals", now, TicketPolicy.Default);
+            var outcome = TicketLifecycle.Apply(ticket, ApprovalSubjects.Outcome(ticket, approval), "approvals", now, TicketPolicy.Default);
             if (!outcome.Succeeded)
             {
-                return false;
+                return new ApprovalOutcome(false, []);
             }
 
+            var actor = $"approval:{approval.Id}";
             var audit = new AuditEvent
             {
                 Id = Guid.NewGuid().ToString("N"),
                 TenantId = ticket.TenantId,
                 TicketId = ticket.Id,
                 At = now,
-                Actor = $"approval:{approval.Id}",
+                Actor = actor,
                 Channel = "approval",
                 Action = approved ? "approval.approved" : "approval.rejected",
                 Changes = [.. TicketAudit.Diff(ticket, outcome.Value!), new FieldChange("approval", null, JsonSerializer.SerializeToElement(approval.OutcomeReason))],
             };
+            StoredDocument<Ticket> written;
             try
             {
-                await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct);
-                return true;
+                written = await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct);
             }
             catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
             {
-                // The change was edited meanwhile: decide again on the fresh version.
+                // The ticket was edited meanwhile: decide again on the fresh version.
+                continue;
+            }
+
+            await MarkAppliedAsync(input, ct);
+            await ticketService.NotifyObserversAsync(new CallerPrincipal(ticket.TenantId, actor, approval.PolicyName, null, new HashSet<string>()), null, ticket, written.Document, ct);
+            await notifier.DecidedAsync(approval with { OutcomeApplied = true }, ct);
+            return new ApprovalOutcome(true, SlaClockScheduler.MovedClocks(ticket, written.Document));
+        }
+    }
+
+    private async Task MarkAppliedAsync(ApprovalInput input, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
+        {
+            var record = await store.ReadAsync(input.TenantId, input.ApprovalId, ct);
+            if (record is null || record.Document.OutcomeApplied)
+            {
+                return;
+            }
+
+            try
+            {
+                await store.ReplaceAsync(record.Document with { OutcomeApplied = true }, record.ETag, ct);
+                return;
+            }
+            catch (PreconditionFailedException)
+            {
+                // The record was written meanwhile: mark the fresh version.
             }
         }
     }
 }
 
 /// <summary>
-/// Starts an approval when a change enters Authorize and a policy of the tenant matches it (no policy: the change is
-/// authorised by hand). A standard change, pre-approved, gets a record of that and no orchestration.
+/// Starts an approval when a ticket comes to await one (<see cref="ApprovalSubjects.AwaitsApproval"/>: a change enters
+/// Authorize, a service request is put on hold awaiting approval) and a policy of the tenant matches it. Without a
+/// policy a change is authorised by hand, and a request put on hold awaiting approval by hand is resumed by hand. A
+/// standard change, pre-approved, gets a record of that and no orchestration. A ticket that stops awaiting approval
+/// by other means withdraws the approval that runs for it.
 /// </summary>
 public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, ILogger<ApprovalStarter> logger) : ITicketChangeObserver
 {
     public async Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken)
     {
         var after = change.After;
-        if (after.Type != TicketType.Change || change.Before?.State == after.State)
+        if (after.Type is not (TicketType.Change or TicketType.ServiceRequest))
         {
             return;
         }
 
-        var type = after.Change?.ChangeType ?? ChangeType.Normal;
         var approvalId = $"{after.Id}-r{after.Revision}";
-        if (type == ChangeType.Standard && after.State == TicketState.Scheduled && change.Before?.State is TicketState.New or TicketState.Assess)
+        if (after.Type == TicketType.Change && after.Change?.ChangeType == ChangeType.Standard && after.State == TicketState.Scheduled && change.Before?.State is TicketState.New or TicketState.Assess)
         {
             await RecordPreApprovedAsync(after, approvalId, change.At, cancellationToken);
             return;
         }
 
-        if (change.Before?.State == TicketState.Authorize && change.Durable is { } wake)
-        {
-            // Authorised by hand or cancelled while an approval runs: its orchestration withdraws it.
-            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
-            {
-                await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
-            }
-        }
-
-        if (after.State != TicketState.Authorize)
+        var wasAwaiting = ApprovalSubjects.AwaitsApproval(change.Before);
+        var awaits = ApprovalSubjects.AwaitsApproval(after);
+        if (wasAwaiting == awaits)
         {
             return;
         }
 
+        if (wasAwaiting && change.Durable is { } wake)
+        {
+            // Moved by hand (authorised, resumed, cancelled) while an approval runs: its orchestration withdraws it.
+            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+            {
+                await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+            }
+
+            return;
+        }
+
         var settings = await store.ApprovalSettingsAsync(after.TenantId, cancellationToken);
-        var risk = await changes.RiskAsync(after, cancellationToken);
-        if (settings.Policies.FirstOrDefault(p => p.Matches(type, risk.Level)) is not { } policy)
+        var risk = after.Type == TicketType.Change ? (await changes.RiskAsync(after, cancellationToken)).Level : RiskLevel.Low;
+        if (settings.Policies.FirstOrDefault(p => p.Matches(after, risk)) is not { } policy)
         {
             return;
         }
 
         if (change.Durable is not { } durable)
         {
-            logger.LogWarning("Change {TicketId} entered Authorize in a function without a Durable client; its approval is not started.", after.Id);
+            logger.LogWarning("{Type} {TicketId} came to await approval in a function without a Durable client; its approval is not started.", after.Type, after.Id);
             return;
         }
 
@@ -344,16 +399,23 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
     }
 }
 
-/// <summary>Delivers prompts and reminders. The default keeps them on the approval record only (readable through the API).</summary>
-public interface IApprovalPromptSender
+/// <summary>
+/// Tells people about an approval: each prompt and reminder to its recipient, and the outcome once it is applied to
+/// the ticket. The default keeps them on the approval record only (readable through the API).
+/// </summary>
+public interface IApprovalNotifier
 {
-    Task SendAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken);
+    Task PromptAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken);
+
+    Task DecidedAsync(ApprovalRecord approval, CancellationToken cancellationToken);
 }
 
-/// <summary>The prompt is already recorded on the approval (<see cref="ApprovalRecord.Prompts"/>); nothing else is sent.</summary>
-public sealed class RecordedApprovalPromptSender : IApprovalPromptSender
+/// <summary>Prompts are already recorded on the approval (<see cref="ApprovalRecord.Prompts"/>), its outcome on the ticket's audit trail; nothing else is sent.</summary>
+public sealed class RecordedApprovalNotifier : IApprovalNotifier
 {
-    public Task SendAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task PromptAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task DecidedAsync(ApprovalRecord approval, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public static class ApprovalDurableFunctions

@@ -115,15 +115,30 @@ public static class ApprovalPage
 
     private static void Summary(StringBuilder body, ApprovalRecord approval)
     {
+        var isChange = approval.SubjectType == nameof(Tickets.TicketType.Change);
         body.Append("<h1>").Append(E(approval.SubjectNumber)).Append(": ").Append(E(approval.Title)).Append("</h1>")
-            .Append("<dl><dt>Type</dt><dd>").Append(E(approval.ChangeType)).Append(" change</dd>")
-            .Append("<dt>Planned</dt><dd>").Append(approval.PlannedStart is { } s ? E($"{s:yyyy-MM-dd HH:mm} to {approval.PlannedEnd:yyyy-MM-dd HH:mm} UTC") : "not scheduled").Append("</dd>")
-            .Append("<dt>Risk</dt><dd id=\"risk\">").Append(E($"{approval.Risk.Level} ({approval.Risk.Score})")).Append("</dd>")
-            .Append("<dt>Policy</dt><dd>").Append(E(approval.PolicyName)).Append("</dd>")
+            .Append("<dl><dt>Type</dt><dd id=\"type\">").Append(E(ApprovalSubjects.Describe(approval))).Append("</dd>");
+        if (approval.Category is { Length: > 0 } category)
+        {
+            body.Append("<dt>").Append(isChange ? "Category" : "Item").Append("</dt><dd id=\"category\">").Append(E(category)).Append("</dd>");
+        }
+
+        if (isChange)
+        {
+            body.Append("<dt>Planned</dt><dd>").Append(approval.PlannedStart is { } s ? E($"{s:yyyy-MM-dd HH:mm} to {approval.PlannedEnd:yyyy-MM-dd HH:mm} UTC") : "not scheduled").Append("</dd>")
+                .Append("<dt>Risk</dt><dd id=\"risk\">").Append(E($"{approval.Risk.Level} ({approval.Risk.Score})")).Append("</dd>");
+        }
+
+        body.Append("<dt>Policy</dt><dd>").Append(E(approval.PolicyName)).Append("</dd>")
             .Append("<dt>State</dt><dd id=\"state\">").Append(E(approval.State.ToString())).Append("</dd></dl>");
         if (approval.Summary is { Length: > 0 } summary)
         {
             body.Append("<p>").Append(E(summary)).Append("</p>");
+        }
+
+        if (!isChange)
+        {
+            return;
         }
 
         body.Append("<h2>Conflicts</h2>");

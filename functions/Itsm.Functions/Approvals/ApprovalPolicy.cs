@@ -64,8 +64,10 @@ public sealed record ApprovalLevelDefinition(
     IReadOnlyList<string>? Substitutes = null);
 
 /// <summary>
-/// Which approvals a change needs. The first policy whose change types (and risk levels, when given) match is used;
-/// a change that no policy matches is authorised by hand (the <c>authorize</c> action of a change manager).
+/// Which approvals a change or a service request needs. The first policy of the tenant that applies to the ticket's
+/// type and matches it is used. For changes: their change types and risk levels (all when absent); a change that no
+/// policy matches is authorised by hand (the <c>authorize</c> action of a change manager). For service requests:
+/// their category (the catalogue item; all when absent); a request that no policy matches needs no approval.
 /// </summary>
 public sealed record ApprovalPolicy(
     string Id,
@@ -75,11 +77,16 @@ public sealed record ApprovalPolicy(
     IReadOnlyList<RiskLevel>? RiskLevels = null,
     int? ReminderAfterMinutes = null,
     bool BlockOnConflicts = false,
-    int LinkLifetimeHours = 72)
+    int LinkLifetimeHours = 72,
+    TicketType TicketType = TicketType.Change,
+    IReadOnlyList<string>? Categories = null)
 {
-    public bool Matches(ChangeType type, RiskLevel risk) =>
-        (ChangeTypes is null || ChangeTypes.Count == 0 || ChangeTypes.Contains(type))
-        && (RiskLevels is null || RiskLevels.Count == 0 || RiskLevels.Contains(risk));
+    public bool Matches(Ticket ticket, RiskLevel risk) =>
+        ticket.Type == TicketType
+        && (Categories is null || Categories.Count == 0 || (ticket.Category is { } category && Categories.Contains(category, StringComparer.OrdinalIgnoreCase)))
+        && (ticket.Type != TicketType.Change
+            || ((ChangeTypes is null || ChangeTypes.Count == 0 || ChangeTypes.Contains(ticket.Change?.ChangeType ?? ChangeType.Normal))
+                && (RiskLevels is null || RiskLevels.Count == 0 || RiskLevels.Contains(risk))));
 }
 
 /// <summary>An approver's delegate for a date range: receives the prompts and may answer in their place (recorded as such).</summary>
@@ -142,6 +149,33 @@ public sealed record ApprovalSettings(
             if (policy.LinkLifetimeHours is < 1 or > 24 * 30)
             {
                 errors[$"{at}.linkLifetimeHours"] = ["must be between 1 and 720."];
+            }
+
+            if (policy.TicketType is not (TicketType.Change or TicketType.ServiceRequest))
+            {
+                errors[$"{at}.ticketType"] = ["Approval policies are for Change or ServiceRequest tickets."];
+            }
+            else if (policy.TicketType == TicketType.ServiceRequest)
+            {
+                if (policy.ChangeTypes is { Count: > 0 })
+                {
+                    errors[$"{at}.changeTypes"] = ["applies only to change policies."];
+                }
+
+                if (policy.RiskLevels is { Count: > 0 })
+                {
+                    errors[$"{at}.riskLevels"] = ["applies only to change policies; a service request has no change risk."];
+                }
+
+                if (policy.BlockOnConflicts)
+                {
+                    errors[$"{at}.blockOnConflicts"] = ["applies only to change policies; a service request has no schedule to conflict."];
+                }
+            }
+
+            if (policy.Categories is not null && policy.Categories.Any(string.IsNullOrWhiteSpace))
+            {
+                errors[$"{at}.categories"] = ["must be a list of category names."];
             }
 
             for (var l = 0; l < (policy.Levels?.Count ?? 0); l++)

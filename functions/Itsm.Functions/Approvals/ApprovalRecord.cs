@@ -83,7 +83,8 @@ public sealed record ApprovalPrompt(
 public sealed record ConflictOverride(string By, string Reason, DateTimeOffset At);
 
 /// <summary>
-/// One approval of one subject (a change at the revision that entered Authorize): the snapshot of its policy, its
+/// One approval of one subject (a change at the revision that entered Authorize, or a service request at the revision
+/// that put it on hold awaiting approval): the snapshot of its policy, its
 /// levels, every decision and prompt. Written by the orchestration's activity and by the decision API, each with the
 /// ETag of the version it read, so a vote and a level closing can never both win.
 /// </summary>
@@ -107,7 +108,11 @@ public sealed record ApprovalRecord
 
     public string? Summary { get; init; }
 
-    public required string ChangeType { get; init; }
+    /// <summary>The change type when the subject is a change; null for a service request.</summary>
+    public string? ChangeType { get; init; }
+
+    /// <summary>The subject's category (for a service request, the catalogue item).</summary>
+    public string? Category { get; init; }
 
     public string? Requester { get; init; }
 

@@ -5,10 +5,33 @@ using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions.Notifications;
 
-/// <summary>Approval prompts go out through the outbox: to the recipient of each prompt, with its signed link, as the tenant's rules for "approval.requested" say.</summary>
-public sealed class OutboxApprovalPromptSender(NotificationOutbox outbox) : IApprovalPromptSender
+/// <summary>
+/// Approval prompts go out through the outbox: to the recipient of each prompt, with its signed link, as the tenant's
+/// rules for "approval.requested" say. The outcome goes to the requester ("approval.decided"), once per approval.
+/// </summary>
+public sealed class OutboxApprovalNotifier(NotificationOutbox outbox) : IApprovalNotifier
 {
-    public async Task SendAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken) =>
+    public async Task DecidedAsync(ApprovalRecord approval, CancellationToken cancellationToken) =>
+        await outbox.PublishAsync(
+            new NotificationEvent(NotificationEventKinds.ApprovalDecided, approval.TenantId, $"approval.decided:{approval.Id}")
+            {
+                TicketId = approval.SubjectId,
+                TicketNumber = approval.SubjectNumber,
+                Title = approval.Title,
+                Link = $"/api/tickets/{approval.SubjectId}",
+                Audiences = new Dictionary<string, IReadOnlyList<NotificationRecipient>>
+                {
+                    [NotificationAudiences.Requester] = approval.Requester is { } requester ? [new NotificationRecipient(requester, requester.Contains('@', StringComparison.Ordinal) ? requester : null)] : [],
+                },
+                Values = new Dictionary<string, string>
+                {
+                    ["approval.decision"] = approval.State == ApprovalState.Approved ? "approved" : "rejected",
+                    ["approval.reason"] = approval.OutcomeReason ?? "",
+                },
+            },
+            cancellationToken);
+
+    public async Task PromptAsync(ApprovalRecord approval, ApprovalPrompt prompt, CancellationToken cancellationToken) =>
         await outbox.PublishAsync(
             new NotificationEvent(NotificationEventKinds.ApprovalRequested, approval.TenantId, $"approval.requested:{approval.Id}:{prompt.Level}:{prompt.Recipient}:{prompt.Kind}:{prompt.At.UtcTicks}")
             {

@@ -28,7 +28,7 @@ public static class NotificationFunctions
 
         // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
         services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
-        services.TryAddSingleton<Approvals.IApprovalPromptSender, OutboxApprovalPromptSender>();
+        services.TryAddSingleton<Approvals.IApprovalNotifier, OutboxApprovalNotifier>();
 
         // Graph only when configured (tests register their own client pointed at a fake Graph).
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());

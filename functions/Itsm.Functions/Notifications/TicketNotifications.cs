@@ -1,9 +1,10 @@
+using System.Globalization;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions.Notifications;
 
-/// <summary>Turns ticket writes into notification events: created, assigned, commented (public comments) and resolved.</summary>
+/// <summary>Turns ticket writes into notification events: created, assigned, commented (public comments), resolved, and a change scheduled.</summary>
 public sealed class TicketNotifications(NotificationOutbox outbox, IDocumentStore store) : ITicketChangeObserver
 {
     public async Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken)
@@ -23,6 +24,21 @@ public sealed class TicketNotifications(NotificationOutbox outbox, IDocumentStor
         if (after.State == TicketState.Resolved && before.State != TicketState.Resolved)
         {
             await outbox.PublishAsync(Event(NotificationEventKinds.TicketResolved, after, "resolved") with { ActorId = change.Actor.UserId }, cancellationToken);
+        }
+
+        if (after is { Type: TicketType.Change, State: TicketState.Scheduled, Change: { PlannedStart: { } start, PlannedEnd: { } end } } && before.State != TicketState.Scheduled)
+        {
+            await outbox.PublishAsync(
+                Event(NotificationEventKinds.ChangeScheduled, after, $"scheduled:{after.Revision}") with
+                {
+                    ActorId = change.Actor.UserId,
+                    Values = new Dictionary<string, string>
+                    {
+                        ["change.start"] = start.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                        ["change.end"] = end.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                    },
+                },
+                cancellationToken);
         }
 
         var comments = await store.QueryAsync<TicketComment>(

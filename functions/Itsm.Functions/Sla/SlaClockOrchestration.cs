@@ -64,6 +64,16 @@ public sealed class SlaClockScheduler(ILogger<SlaClockScheduler> logger) : ITick
             }
         }
     }
+
+    /// <summary>
+    /// The running clock orchestrations a write moved (same generation, changed clock), for a writer without a Durable
+    /// client that tells them from its orchestration. A new generation it would start waits for the ticket's next write.
+    /// </summary>
+    public static IReadOnlyList<string> MovedClocks(Ticket before, Ticket after) =>
+        after.Sla
+            .Where(clock => before.Sla.FirstOrDefault(c => c.Key == clock.Key) is { } old && old.Generation == clock.Generation && old != clock)
+            .Select(clock => TicketSla.InstanceId(after.TenantId, after.Id, clock.Key, clock.Generation))
+            .ToArray();
 }
 
 public sealed record SlaClockInput(string TenantId, string TicketId, string Key, int Generation);

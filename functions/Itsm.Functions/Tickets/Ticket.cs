@@ -42,6 +42,9 @@ public enum HoldReason
     AwaitingVendor,
     AwaitingChange,
     AwaitingProblem,
+
+    /// <summary>A service request waiting for its approval (set and cleared by the approval engine).</summary>
+    AwaitingApproval,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ChangeType>))]

@@ -81,7 +81,11 @@ public static class TicketLifecycle
             case "hold":
                 if (request.HoldReason is null)
                 {
-                    errors["holdReason"] = ["Putting a ticket on hold needs a reason: AwaitingCaller, AwaitingVendor, AwaitingChange or AwaitingProblem."];
+                    errors["holdReason"] = ["Putting a ticket on hold needs a reason: AwaitingCaller, AwaitingVendor, AwaitingChange, AwaitingProblem or (service requests) AwaitingApproval."];
+                }
+                else if (request.HoldReason == HoldReason.AwaitingApproval && ticket.Type != TicketType.ServiceRequest)
+                {
+                    errors["holdReason"] = ["Only service requests wait for approval; an incident cannot be put on hold AwaitingApproval."];
                 }
 
                 next = next with { HoldReason = request.HoldReason };

@@ -56,7 +56,7 @@ public sealed partial class TicketService
             return SystemWriteResult.Existing((await store.ReadAsync(caller.TenantId, ticketId, cancellationToken))!);
         }
 
-        await NotifyFromSystemAsync(caller, durable, null, created.Document, cancellationToken);
+        await NotifyObserversAsync(caller, durable, null, created.Document, cancellationToken);
         return new SystemWriteResult(created, Duplicate: false, Errors: null);
     }
 
@@ -92,7 +92,7 @@ public sealed partial class TicketService
             try
             {
                 var written = await store.UpdateAsync(updated, stored.ETag, [comment, audit], cancellationToken);
-                await NotifyFromSystemAsync(caller, durable, ticket, written.Document, cancellationToken);
+                await NotifyObserversAsync(caller, durable, ticket, written.Document, cancellationToken);
                 return new SystemWriteResult(written, Duplicate: false, Errors: null);
             }
             catch (DocumentConflictException)
@@ -140,7 +140,7 @@ public sealed partial class TicketService
             try
             {
                 var written = await store.UpdateAsync(outcome.Value!, stored.ETag, [audit], cancellationToken);
-                await NotifyFromSystemAsync(caller, durable, stored.Document, written.Document, cancellationToken);
+                await NotifyObserversAsync(caller, durable, stored.Document, written.Document, cancellationToken);
                 return new SystemWriteResult(written, Duplicate: false, Errors: null);
             }
             catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
@@ -150,7 +150,11 @@ public sealed partial class TicketService
         }
     }
 
-    private async Task NotifyFromSystemAsync(CallerPrincipal caller, IDurableClient? durable, Ticket? before, Ticket after, CancellationToken cancellationToken)
+    /// <summary>
+    /// Calls the ticket observers for a write stored outside this service (an orchestration's activity that moved the
+    /// ticket with its own audit event). Without a Durable client the caller tells the SLA clocks itself.
+    /// </summary>
+    public async Task NotifyObserversAsync(CallerPrincipal caller, IDurableClient? durable, Ticket? before, Ticket after, CancellationToken cancellationToken)
     {
         var change = new TicketChange(before, after, caller, after.UpdatedAt, durable);
         foreach (var observer in observers)

@@ -9,6 +9,8 @@ namespace Itsm.Functions.Tickets;
 /// </summary>
 public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules)
 {
+    private readonly ITicketWriteRule[] rules = [.. rules.OrderBy(r => r.Order)];
+
     public TicketStore(IDocumentStore store)
         : this(store, [])
     {
@@ -135,6 +137,12 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
 /// </summary>
 public interface ITicketWriteRule
 {
+    /// <summary>
+    /// Rules run in ascending order. A rule that changes the ticket's state must run before the rules that derive
+    /// fields from that state (the SLA clocks), whatever order the features were registered in.
+    /// </summary>
+    int Order => 0;
+
     Task<(Ticket Ticket, IReadOnlyList<ITicketRecord> Records)> ApplyAsync(Ticket ticket, CancellationToken cancellationToken);
 }
 
