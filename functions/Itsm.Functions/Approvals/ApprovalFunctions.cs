@@ -31,6 +31,7 @@ public static class ApprovalFunctions
         return services
             .AddSingleton<ApprovalStore>()
             .AddSingleton<Tickets.ITicketWriteRule, ServiceRequestApprovalGate>()
+            .AddSingleton<Tickets.ITicketTransitionGuard, ApprovalTransitionGuard>()
             .AddSingleton<ApprovalLinks>()
             .AddSingleton<ApprovalDecisions>()
             .AddSingleton<Tickets.ITicketChangeObserver, ApprovalStarter>();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Itsm.Functions.Changes;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions.Approvals;
@@ -65,5 +66,36 @@ public sealed class ServiceRequestApprovalGate(ApprovalStore store) : ITicketWri
             Changes = [.. TicketAudit.Diff(ticket, held), new FieldChange("approvalPolicy", null, JsonSerializer.SerializeToElement(policy.Name))],
         };
         return (held, [audit]);
+    }
+}
+
+/// <summary>
+/// While an approval decides a ticket, people cannot take the decision out of its hands: authorising a change, or
+/// resuming or resolving a request, by hand is refused. Cancelling stays possible, and a change may be reverted to
+/// New (to reschedule it and submit it again), both of which withdraw the approval.
+/// </summary>
+public sealed class ApprovalTransitionGuard(ApprovalStore store, ChangeService changes) : ITicketTransitionGuard
+{
+    private static readonly string[] DecidedByApproval = ["authorize", "resume", "resolve"];
+
+    public async Task<string?> RefuseAsync(Ticket ticket, TransitionRequest request, CancellationToken cancellationToken)
+    {
+        if (!ApprovalSubjects.AwaitsApproval(ticket) || !DecidedByApproval.Contains(request.Action))
+        {
+            return null;
+        }
+
+        var stop = ticket.Type == TicketType.Change ? "cancel it, or revert it to New to change it and submit it again" : "cancel it";
+        if ((await store.ForSubjectAsync(ticket.TenantId, ticket.Id, cancellationToken)).LastOrDefault(r => !r.IsFinished) is { } running)
+        {
+            return $"{ticket.Number} awaits the approval '{running.PolicyName}' ({running.Id}, {running.State}): it moves on when the approvers decide. To stop it, {stop}.";
+        }
+
+        // The approval may not have written its record yet; the policy that starts it already decides.
+        var settings = await store.ApprovalSettingsAsync(ticket.TenantId, cancellationToken);
+        var risk = ticket.Type == TicketType.Change ? (await changes.RiskAsync(ticket, cancellationToken)).Level : RiskLevel.Low;
+        return settings.Policies.FirstOrDefault(p => p.Matches(ticket, risk)) is { } policy
+            ? $"{ticket.Number} needs the approval '{policy.Name}': it moves on when the approvers decide. To stop it, {stop}."
+            : null;
     }
 }

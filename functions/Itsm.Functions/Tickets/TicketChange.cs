@@ -21,3 +21,13 @@ public interface ITicketChangeObserver
 {
     Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A feature's veto on a lifecycle action a person asks for through the API, checked after the lifecycle allows it
+/// and before anything is written (the approval engine alone authorises a change it is approving). Null allows it;
+/// otherwise the sentence the caller gets with a 409.
+/// </summary>
+public interface ITicketTransitionGuard
+{
+    Task<string?> RefuseAsync(Ticket ticket, TransitionRequest request, CancellationToken cancellationToken);
+}

@@ -229,6 +229,7 @@ public static class TicketLifecycle
         t[(TicketType.Change, "implement")] = ([TicketState.Scheduled], TicketState.Implement);
         t[(TicketType.Change, "review")] = ([TicketState.Implement], TicketState.Review);
         t[(TicketType.Change, "close")] = ([TicketState.Review], TicketState.Closed);
+        t[(TicketType.Change, "revert")] = ([TicketState.Assess, TicketState.Authorize, TicketState.Scheduled], TicketState.New);
         t[(TicketType.Change, "cancel")] = ([TicketState.New, TicketState.Assess, TicketState.Authorize, TicketState.Scheduled], TicketState.Cancelled);
         return t;
     }

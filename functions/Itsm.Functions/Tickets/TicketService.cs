@@ -14,6 +14,7 @@ public sealed partial class TicketService(
     PriorityMatrixSettings matrices,
     TimeProvider time,
     IEnumerable<ITicketChangeObserver> observers,
+    IEnumerable<ITicketTransitionGuard> guards,
     ILogger<TicketService> logger)
 {
     private const int MaxConflictRetries = 5;
@@ -329,11 +330,11 @@ public sealed partial class TicketService(
                 return await MergeAsync(api, ticket, body, now);
 
             default:
-                return Transition(api, ticket, action, body, now);
+                return await TransitionAsync(api, ticket, action, body, now);
         }
     }
 
-    private Decision Transition(ApiContext api, Ticket ticket, string action, JsonBodyReader body, DateTimeOffset now)
+    private async Task<Decision> TransitionAsync(ApiContext api, Ticket ticket, string action, JsonBodyReader body, DateTimeOffset now)
     {
         var caller = api.Caller;
         if (!TicketLifecycle.IsTransition(ticket.Type, action))
@@ -370,6 +371,14 @@ public sealed partial class TicketService(
         if (outcome.Conflict is not null)
         {
             return Decision.Deny(HttpResults.Problem(409, "Not possible now.", outcome.Conflict));
+        }
+
+        foreach (var guard in guards)
+        {
+            if (await guard.RefuseAsync(ticket, request, api.CancellationToken) is { } refusal)
+            {
+                return Decision.Deny(HttpResults.Problem(409, "Not possible now.", refusal));
+            }
         }
 
         if (!outcome.Succeeded)

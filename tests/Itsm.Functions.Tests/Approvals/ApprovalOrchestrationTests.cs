@@ -344,24 +344,40 @@ public class ApprovalOrchestrationTests
     }
 
     [Fact]
-    public async Task A_change_authorised_by_hand_while_its_approval_runs_withdraws_the_approval()
+    public async Task Authorising_by_hand_is_refused_while_the_approval_runs_and_reverting_the_change_to_New_withdraws_it()
     {
         await using var h = await ApprovalHarness.StartAsync(Policy(Level($"{Bob},{Carol}", "All")));
         var change = await h.SubmitChangeAsync();
         var approval = await h.ApprovalIdAsync(change);
         await h.DecideAsync("bob", approval, "Approve");
+        var manager = h.App.As("cm", "contoso", Itsm.Functions.Security.AppRoles.ChangeManager);
 
-        var manual = await h.App.As("cm", "contoso", Itsm.Functions.Security.AppRoles.ChangeManager).PostAsync($"/api/tickets/{change}/actions/authorize", ApprovalHarness.Json("{}"));
-        Assert.Equal(HttpStatusCode.OK, manual.StatusCode);
+        var manual = await manager.PostAsync($"/api/tickets/{change}/actions/authorize", ApprovalHarness.Json("{}"));
+        Assert.Equal(HttpStatusCode.Conflict, manual.StatusCode);
+        Assert.Contains("awaits the approval 'Change advisory board'", await manual.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await h.IdleAsync();
+        Assert.Equal(("Authorize", "Pending"), (await h.TicketStateAsync(change), await h.StateAsync(approval)));
+
+        var reverted = await manager.PostAsync($"/api/tickets/{change}/actions/revert", ApprovalHarness.Json("{}"));
+        Assert.Equal(HttpStatusCode.OK, reverted.StatusCode);
         await h.IdleAsync();
 
         var record = await h.ApprovalAsync(approval);
         Assert.Equal("Withdrawn", record.GetProperty("state").GetString());
-        Assert.Contains("now Scheduled", record.GetProperty("outcomeReason").GetString(), StringComparison.Ordinal);
-        var late = await h.DecideAsync("carol", approval, "Reject");
+        Assert.Contains("now New", record.GetProperty("outcomeReason").GetString(), StringComparison.Ordinal);
+        var late = await h.DecideAsync("carol", approval, "Approve");
         Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
         Assert.Contains("already withdrawn", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal("Scheduled", await h.TicketStateAsync(change));
+        Assert.Equal("New", await h.TicketStateAsync(change));
+
+        // Submitted again, it gets a new approval that starts from the first level.
+        var resubmitted = await h.Agent.PostAsync($"/api/tickets/{change}/actions/submit", ApprovalHarness.Json("{}"));
+        Assert.Equal(HttpStatusCode.OK, resubmitted.StatusCode);
+        await h.IdleAsync();
+        var second = await h.ApprovalIdAsync(change);
+        Assert.NotEqual(approval, second);
+        Assert.Equal("Pending", await h.StateAsync(second));
+        Assert.Empty((await h.ApprovalAsync(second)).GetProperty("decisions").EnumerateArray());
     }
 
     [Fact]

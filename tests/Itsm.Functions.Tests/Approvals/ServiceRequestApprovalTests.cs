@@ -120,7 +120,7 @@ public class ServiceRequestApprovalTests
     }
 
     [Fact]
-    public async Task An_agent_puts_a_request_on_hold_for_approval_and_resuming_it_by_hand_withdraws_the_approval()
+    public async Task An_agent_puts_a_request_on_hold_for_approval_cannot_resume_it_by_hand_and_cancelling_withdraws_the_approval()
     {
         await using var h = await ApprovalHarness.StartAsync(Settings.Replace("\"categories\":[\"Laptop\",\"Monitor\"],", "", StringComparison.Ordinal));
         var created = await h.Agent.PostAsync("/api/tickets", ApprovalHarness.Json("""{"type":"ServiceRequest","title":"Access to the finance share","requester":{"id":"rita"}}"""));
@@ -137,14 +137,21 @@ public class ServiceRequestApprovalTests
         var second = (await ApprovalsAsync(h.Agent, request)).Select(a => a.GetProperty("id").GetString()!).Single(id => id != first);
         Assert.Equal("Pending", await h.StateAsync(second));
 
-        var resumed = await h.Agent.PostAsync($"/api/tickets/{request}/actions/resume", ApprovalHarness.Json("{}"));
-        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        foreach (var bypass in new[] { "resume", "resolve" })
+        {
+            var refused = await h.Agent.PostAsync($"/api/tickets/{request}/actions/{bypass}", ApprovalHarness.Json(bypass == "resolve" ? """{"resolutionCode":"Done","resolutionNotes":"Granted."}""" : "{}"));
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains("awaits the approval 'Hardware requests'", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var cancelled = await h.Agent.PostAsync($"/api/tickets/{request}/actions/cancel", ApprovalHarness.Json("""{"reason":"No longer needed."}"""));
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         await h.IdleAsync();
         Assert.Equal("Withdrawn", await h.StateAsync(second));
 
-        var late = await h.DecideAsync("mona", second, "Reject");
+        var late = await h.DecideAsync("mona", second, "Approve");
         Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
-        Assert.Equal("InProgress", (await TicketAsync(h, request)).GetProperty("state").GetString());
+        Assert.Equal("Cancelled", (await TicketAsync(h, request)).GetProperty("state").GetString());
     }
 
     [Fact]

@@ -100,6 +100,10 @@ public class ChangeApiTests
         var refused = await manager.PostAsync($"/api/changes/{normal}/override-conflicts", ApprovalHarness.Json("""{"reason":"Needed"}"""));
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Contains("Only emergency changes", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var authorised = await manager.PostAsync($"/api/tickets/{normal}/actions/authorize", ApprovalHarness.Json("{}"));
+        Assert.Equal(HttpStatusCode.Conflict, authorised.StatusCode);
+        Assert.Contains("Blocked", await authorised.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("Authorize", await h.TicketStateAsync(normal));
 
         var emergency = await h.SubmitChangeAsync("Emergency", """ "configurationItems":["app-01"],""");
         var approvalId = await h.ApprovalIdAsync(emergency);
