@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Itsm.Functions.Approvals;
+using Itsm.Functions.Sla;
 
 namespace Itsm.Functions.Changes;
 
@@ -52,8 +53,49 @@ public enum ChangeWindowKind
 }
 
 /// <summary>
+/// Weekly hours in local wall-clock time of an IANA time zone (e.g. Sundays 02:00-06:00 in Europe/Berlin), as a
+/// business calendar's weekly hours are written; the window's start and end bound the series.
+/// </summary>
+public sealed record WindowRecurrence(string TimeZone, IReadOnlyDictionary<string, IReadOnlyList<string>> WeeklyHours)
+{
+    /// <summary>The recurrence as a calendar whose working time is the window's occurrences, so DST is handled as for SLAs; null with errors when invalid.</summary>
+    public BusinessCalendar? ToCalendar(string at, Dictionary<string, string[]> errors)
+    {
+        var weekly = new Dictionary<DayOfWeek, IReadOnlyList<WorkingInterval>>();
+        foreach (var (day, hours) in WeeklyHours ?? new Dictionary<string, IReadOnlyList<string>>())
+        {
+            if (!Enum.TryParse<DayOfWeek>(day, ignoreCase: true, out var weekday) || int.TryParse(day, out _))
+            {
+                errors[$"{at}.weeklyHours.{day}"] = ["is not a day of the week (monday to sunday)."];
+                continue;
+            }
+
+            try
+            {
+                weekly[weekday] = (hours ?? []).Select(WorkingInterval.Parse).ToArray();
+            }
+            catch (FormatException ex)
+            {
+                errors[$"{at}.weeklyHours.{day}"] = [ex.Message];
+            }
+        }
+
+        var calendar = new BusinessCalendar(TimeZone ?? "", weekly);
+        foreach (var (field, messages) in calendar.Validate())
+        {
+            // The calendar names its fields as its record does; the caller wrote "timeZone" and lower-case days.
+            var named = field == "timeZoneId" ? "timeZone" : field.StartsWith("weeklyHours.", StringComparison.Ordinal) ? "weeklyHours." + field["weeklyHours.".Length..].ToLowerInvariant() : field;
+            errors[$"{at}.{named}"] = messages;
+        }
+
+        return errors.Keys.Any(k => k.StartsWith(at + ".", StringComparison.Ordinal)) ? null : calendar;
+    }
+}
+
+/// <summary>
 /// A freeze (blackout) window or a maintenance window, for some CIs and/or services. A freeze window with neither
-/// applies to everything; a CI with maintenance windows may only be changed inside one of them.
+/// applies to everything; a CI with maintenance windows may only be changed inside one of them. With a
+/// <see cref="Recurrence"/>, the window is its weekly occurrences between <see cref="Start"/> and <see cref="End"/>.
 /// </summary>
 public sealed record ChangeWindow(
     string Name,
@@ -61,12 +103,35 @@ public sealed record ChangeWindow(
     DateTimeOffset Start,
     DateTimeOffset End,
     IReadOnlyList<string>? Cis = null,
-    IReadOnlyList<string>? Services = null)
+    IReadOnlyList<string>? Services = null,
+    WindowRecurrence? Recurrence = null)
 {
     public bool AppliesTo(string? ci, string? service) =>
         (Cis?.Contains(ci ?? "") ?? false) || (Services?.Contains(service ?? "") ?? false);
 
     public bool IsGlobal => (Cis is null || Cis.Count == 0) && (Services is null || Services.Count == 0);
+
+    /// <summary>Whether some of [start, end) falls in the window (in one of its occurrences, when it recurs).</summary>
+    public bool Overlaps(DateTimeOffset start, DateTimeOffset end)
+    {
+        var (from, to) = (Max(start, Start), Min(end, End));
+        return from < to && (Occurrences() is not { } calendar || calendar.BusinessTimeBetween(from, to) > TimeSpan.Zero);
+    }
+
+    /// <summary>Whether all of [start, end) falls in the window (back-to-back occurrences, such as 22:00-24:00 and 00:00-02:00, count as one).</summary>
+    public bool Contains(DateTimeOffset start, DateTimeOffset end) =>
+        Start <= start && end <= End && (Occurrences() is not { } calendar || calendar.BusinessTimeBetween(start, end) == end - start);
+
+    public string Describe() =>
+        Recurrence is { } weekly
+            ? $"weekly {string.Join(", ", weekly.WeeklyHours.Select(d => $"{d.Key} {string.Join(" ", d.Value)}"))} {weekly.TimeZone}, {Start:O} to {End:O}"
+            : $"{Start:O} to {End:O}";
+
+    private BusinessCalendar? Occurrences() => Recurrence?.ToCalendar("recurrence", []);
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }
 
 /// <summary>The tenant's change windows and the CMDB depth used to find related CIs.</summary>
@@ -99,6 +164,8 @@ public sealed record ChangeSettings(IReadOnlyList<ChangeWindow> Windows, int Rel
             {
                 errors[$"windows[{i}].cis"] = ["A maintenance window names the CIs or services it is for."];
             }
+
+            window.Recurrence?.ToCalendar($"windows[{i}].recurrence", errors);
         }
 
         return errors;
@@ -180,18 +247,18 @@ public static class ChangeRules
             }
         }
 
-        foreach (var freeze in windows.Where(w => w.Kind == ChangeWindowKind.Freeze && w.Start < change.End && change.Start < w.End))
+        foreach (var freeze in windows.Where(w => w.Kind == ChangeWindowKind.Freeze && w.Overlaps(change.Start, change.End)))
         {
             if (freeze.IsGlobal || change.Cis.Any(ci => freeze.AppliesTo(ci, null)) || freeze.AppliesTo(null, change.Service))
             {
-                conflicts.Add(new ChangeConflict(ConflictRule.FreezeWindow, $"The change falls in the freeze window '{freeze.Name}' ({freeze.Start:O} to {freeze.End:O})."));
+                conflicts.Add(new ChangeConflict(ConflictRule.FreezeWindow, $"The change falls in the freeze window '{freeze.Name}' ({freeze.Describe()})."));
             }
         }
 
         foreach (var ci in change.Cis)
         {
             var maintenance = windows.Where(w => w.Kind == ChangeWindowKind.Maintenance && w.AppliesTo(ci, null)).ToArray();
-            if (maintenance.Length > 0 && !maintenance.Any(w => w.Start <= change.Start && change.End <= w.End))
+            if (maintenance.Length > 0 && !maintenance.Any(w => w.Contains(change.Start, change.End)))
             {
                 conflicts.Add(new ChangeConflict(ConflictRule.OutsideMaintenanceWindow, $"{ci} may only be changed inside its maintenance windows ({string.Join(", ", maintenance.Select(w => w.Name))}).", Ci: ci));
             }

@@ -188,7 +188,7 @@ public sealed class ChangeService(TicketStore tickets, ApprovalStore approvals, 
             .OrderBy(c => c.Start).ThenBy(c => c.Number, StringComparer.Ordinal)
             .ToArray();
         var settings = await approvals.ChangeSettingsAsync(api.Caller.TenantId, api.CancellationToken);
-        var windows = settings.Windows.Where(w => w.Start < to && from < w.End)
+        var windows = settings.Windows.Where(w => w.Overlaps(from!.Value, to!.Value))
             .Where(w => ci is null || w.IsGlobal || w.AppliesTo(ci, null))
             .Where(w => service is null || w.IsGlobal || w.AppliesTo(null, service));
         return HttpResults.Ok(new { from, to, changes, windows });

@@ -180,6 +180,17 @@ public class ChangeApiTests
         Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
         Assert.True((await backwards.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("windows[0].end", out _));
 
+        var recurring = await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+            {"windows":[{"name":"x","kind":"Maintenance","start":"2026-03-01T00:00:00Z","end":"2027-03-01T00:00:00Z","cis":["app-01"],
+                         "recurrence":{"timeZone":"Mars/Olympus","weeklyHours":{"sunday":["06:00-02:00"],"someday":["01:00-02:00"]}}}]}
+            """));
+        Assert.Equal(HttpStatusCode.BadRequest, recurring.StatusCode);
+        var recurrenceErrors = (await recurring.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.timeZone", out _), recurrenceErrors.ToString());
+        Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.weeklyHours.someday", out _), recurrenceErrors.ToString());
+        Assert.Contains(recurrenceErrors.EnumerateObject(), e => e.Name.StartsWith("windows[0].recurrence.weeklyHours.sunday", StringComparison.Ordinal));
+        Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/admin/changes/settings")).GetProperty("windows").EnumerateArray());
+
         var policy = await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json("""
             {"policies":[{"id":"p","name":"P","levels":[{"name":"L","approvers":[{"kind":"Group"}],"rule":"Quorum","onTimeout":"Escalate"}]}]}
             """));

@@ -52,6 +52,49 @@ public class ChangeRulesTests
         Assert.Empty(ChangeRules.Detect(Change("CHG1", 30, 2, ["db-01"]), [], [window], NoRelations));
     }
 
+    private static readonly WindowRecurrence SundayNights = new("Europe/Berlin", new Dictionary<string, IReadOnlyList<string>> { ["sunday"] = ["22:00-24:00"], ["monday"] = ["00:00-04:00"] });
+
+    private static ScheduledChange At(DateTimeOffset start, TimeSpan length) =>
+        new("CHG1", "CHG1", "t", "Authorize", "Normal", start, start + length, ["app-01"], null, "ops", null);
+
+    [Fact]
+    public void A_weekly_maintenance_window_admits_a_change_inside_any_occurrence_across_midnight_and_refuses_one_outside()
+    {
+        // Sunday 22:00 to Monday 04:00 in Berlin, every week of 2026.
+        var window = new ChangeWindow("Sunday night", ChangeWindowKind.Maintenance, new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), ["app-01"], Recurrence: SundayNights);
+        var sunday = new DateTimeOffset(2026, 2, 15, 23, 0, 0, TimeSpan.FromHours(1)); // 23:00 CET
+
+        Assert.Empty(ChangeRules.Detect(At(sunday, TimeSpan.FromHours(3)), [], [window], NoRelations)); // 23:00-02:00 across midnight
+        Assert.Empty(ChangeRules.Detect(At(sunday.AddDays(28), TimeSpan.FromHours(4)), [], [window], NoRelations)); // a later week, to 03:00
+        Assert.Single(ChangeRules.Detect(At(sunday, TimeSpan.FromHours(6)), [], [window], NoRelations)); // runs to 05:00
+        Assert.Single(ChangeRules.Detect(At(sunday.AddDays(2), TimeSpan.FromHours(1)), [], [window], NoRelations)); // a Tuesday
+        Assert.Single(ChangeRules.Detect(At(sunday.AddYears(1), TimeSpan.FromHours(1)), [], [window], NoRelations)); // after the series ends
+    }
+
+    [Fact]
+    public void A_weekly_window_follows_local_time_across_the_daylight_saving_change()
+    {
+        var window = new ChangeWindow("Sunday night", ChangeWindowKind.Maintenance, new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), ["app-01"], Recurrence: SundayNights);
+
+        // Summer time from 29 March 2026: Sunday 22:00 in Berlin is 20:00 UTC, no longer 21:00 UTC.
+        var summer = new DateTimeOffset(2026, 4, 5, 20, 0, 0, TimeSpan.Zero);
+        Assert.Empty(ChangeRules.Detect(At(summer, TimeSpan.FromHours(1)), [], [window], NoRelations));
+        Assert.Single(ChangeRules.Detect(At(summer.AddHours(-1), TimeSpan.FromHours(1)), [], [window], NoRelations));
+    }
+
+    [Fact]
+    public void A_weekly_freeze_window_conflicts_only_with_changes_touching_an_occurrence()
+    {
+        var businessHours = new WindowRecurrence("Europe/Berlin", new Dictionary<string, IReadOnlyList<string>> { ["monday"] = ["08:00-18:00"], ["friday"] = ["08:00-18:00"] });
+        var freeze = new ChangeWindow("Trading hours", ChangeWindowKind.Freeze, new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), Recurrence: businessHours);
+        var mondayEvening = new DateTimeOffset(2026, 3, 9, 18, 0, 0, TimeSpan.FromHours(1));
+
+        Assert.Empty(ChangeRules.Detect(At(mondayEvening, TimeSpan.FromHours(2)), [], [freeze], NoRelations)); // starts as the freeze ends
+        var conflict = Assert.Single(ChangeRules.Detect(At(mondayEvening.AddMinutes(-1), TimeSpan.FromHours(2)), [], [freeze], NoRelations));
+        Assert.Contains("weekly", conflict.Detail, StringComparison.Ordinal);
+        Assert.Empty(ChangeRules.Detect(At(mondayEvening.AddDays(1).AddHours(-8), TimeSpan.FromHours(4)), [], [freeze], NoRelations)); // Tuesday 10:00
+    }
+
     [Fact]
     public void An_assignee_on_two_overlapping_changes_is_double_booked()
     {
