@@ -8,8 +8,9 @@ namespace Itsm.Functions.Approvals;
 
 /// <summary>
 /// The small approval page a prompt links to. GET only shows (mail scanners prefetch links, so it never decides);
-/// POST decides, and only for the person the link was sent to, signed in: a bearer token in the Authorization header,
-/// or (standalone, where no sign-in page exists) a dev token pasted into the form's sign-in field.
+/// POST decides, and only for the person the link was sent to, signed in: in Azure through App Service Authentication
+/// (the browser signs in with the work account; the platform's principal header names them), or with a bearer token in
+/// the Authorization header, or (standalone, where no sign-in page exists) a dev token pasted into the form.
 /// </summary>
 public static class ApprovalPage
 {
@@ -33,12 +34,23 @@ public static class ApprovalPage
         }
 
         var level = approval.Levels[claims.Level];
+        var auth = http.Services.GetRequiredService<AuthOptions>();
+        var platform = PlatformPrincipal.Read(http.Request.Header(PlatformPrincipal.Header), auth);
+        if (auth.PlatformAuthenticationEnabled && !platform.Succeeded)
+        {
+            body.Append("<p id=\"status\">Sign in with your work account to answer.</p>")
+                .Append("<p><a id=\"sign-in\" class=\"button\" href=\"").Append(E(PlatformPrincipal.LoginPath(ReturnPath(token!)))).Append("\">Sign in</a></p>");
+            return Html(200, $"Approve {approval.SubjectNumber}?", body.ToString());
+        }
+
         body.Append("<form method=\"post\" action=\"").Append(ApprovalLinks.PagePath).Append("\">")
             .Append("<input type=\"hidden\" name=\"t\" value=\"").Append(E(token!)).Append("\">")
             .Append("<p>Level <b>").Append(E(level.Name)).Append("</b> · you answer as <b>").Append(E(claims.Recipient)).Append("</b>")
             .Append(claims.Recipient == claims.Approver ? "" : $" on behalf of <b>{E(claims.Approver)}</b>").Append("</p>")
             .Append("<label for=\"comment\">Comment (optional)</label><textarea id=\"comment\" name=\"comment\" maxlength=\"2000\" rows=\"3\"></textarea>")
-            .Append("<label for=\"access_token\">Sign-in token</label><input id=\"access_token\" name=\"access_token\" type=\"password\" autocomplete=\"off\" placeholder=\"Standalone: paste your dev token\">")
+            .Append(platform.Succeeded
+                ? $"<p id=\"signed-in\">Signed in as {E(platform.Caller!.Name ?? platform.Caller.Email ?? platform.Caller.UserId)}</p>"
+                : "<label for=\"access_token\">Sign-in token</label><input id=\"access_token\" name=\"access_token\" type=\"password\" autocomplete=\"off\" placeholder=\"Standalone: paste your dev token\">")
             .Append("<div class=\"buttons\"><button name=\"decision\" value=\"approve\" id=\"approve\" class=\"approve\">Approve</button>")
             .Append("<button name=\"decision\" value=\"reject\" id=\"reject\" class=\"reject\">Reject</button></div></form>");
         return Html(200, $"Approve {approval.SubjectNumber}?", body.ToString());
@@ -71,10 +83,14 @@ public static class ApprovalPage
         var header = http.Request.Header("Authorization");
         var pasted = Field("access_token");
         var authorization = !string.IsNullOrWhiteSpace(header) ? header : string.IsNullOrWhiteSpace(pasted) ? null : "Bearer " + pasted.Trim();
-        var signIn = await http.Services.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(authorization, http.CancellationToken);
+        var auth = http.Services.GetRequiredService<AuthOptions>();
+        var signIn = authorization is null && auth.PlatformAuthenticationEnabled
+            ? PlatformPrincipal.Read(http.Request.Header(PlatformPrincipal.Header), auth)
+            : await http.Services.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(authorization, http.CancellationToken);
         if (!signIn.Succeeded)
         {
-            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">Sign in to answer: {E(signIn.Failure ?? "no token")}. Nothing was recorded.</p>");
+            var again = auth.PlatformAuthenticationEnabled ? $" <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token!)))}\">Sign in</a> and answer again." : "";
+            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">Sign in to answer: {E(signIn.Failure ?? "no token")}. Nothing was recorded.{again}</p>");
         }
 
         if (signIn.Caller!.UserId != claims.Recipient || signIn.Caller.TenantId != claims.TenantId)
@@ -180,4 +196,6 @@ public static class ApprovalPage
             """);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    private static string ReturnPath(string token) => $"{ApprovalLinks.PagePath}?t={Uri.EscapeDataString(token)}";
 }
