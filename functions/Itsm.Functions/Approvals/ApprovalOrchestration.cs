@@ -340,7 +340,7 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
 
         if (wasAwaiting && change.Durable is { } wake)
         {
-            // Moved by hand (authorised, resumed, cancelled) while an approval runs: its orchestration withdraws it.
+            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it.
             foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
             {
                 await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);

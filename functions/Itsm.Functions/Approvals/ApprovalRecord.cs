@@ -84,9 +84,9 @@ public sealed record ConflictOverride(string By, string Reason, DateTimeOffset A
 
 /// <summary>
 /// One approval of one subject (a change at the revision that entered Authorize, or a service request at the revision
-/// that put it on hold awaiting approval): the snapshot of its policy, its
-/// levels, every decision and prompt. Written by the orchestration's activity and by the decision API, each with the
-/// ETag of the version it read, so a vote and a level closing can never both win.
+/// that put it on hold awaiting approval): the snapshot of its policy, its levels, every decision and prompt. Written
+/// by the orchestration's activity and by the decision API, each with the ETag of the version it read, so a vote and a
+/// level closing can never both win.
 /// </summary>
 public sealed record ApprovalRecord
 {
