@@ -28,6 +28,7 @@ public static class ApprovalFunctions
     public static IServiceCollection AddApprovals(this IServiceCollection services)
     {
         services.TryAddSingleton<IApprovalNotifier, RecordedApprovalNotifier>();
+        services.TryAddSingleton<IApproverDirectory, SettingsApproverDirectory>();
         return services
             .AddSingleton<ApprovalStore>()
             .AddSingleton<Tickets.ITicketWriteRule, ServiceRequestApprovalGate>()

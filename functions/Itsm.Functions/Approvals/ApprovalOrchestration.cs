@@ -89,7 +89,8 @@ public sealed class AdvanceApprovalActivity(
     ChangeService changes,
     IChangeCmdb cmdb,
     ApprovalLinks links,
-    IApprovalNotifier notifier) : TaskActivity<AdvanceInput, ApprovalWake>
+    IApprovalNotifier notifier,
+    IApproverDirectory directory) : TaskActivity<AdvanceInput, ApprovalWake>
 {
     public const string Name = "Approval_Advance";
     private const int MaxConflictRetries = 10;
@@ -131,8 +132,11 @@ public sealed class AdvanceApprovalActivity(
                 }
             }
 
+            var manager = record.Requester is { } requester && !record.IsFinished && record.Levels.Any(l => l.Sources.Any(s => s.Kind == ApproverKind.RequesterManager))
+                ? await directory.ManagerOfAsync(approval.TenantId, requester, settings, ct)
+                : null;
             var step = ApprovalSubjects.AwaitsApproval(ticket)
-                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, record.Requester, input.Now))
+                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, manager, input.Now))
                 : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
             if (ReferenceEquals(step.Record, record))
             {

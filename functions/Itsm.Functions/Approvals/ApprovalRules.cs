@@ -21,7 +21,7 @@ public static class ApprovalRules
         IReadOnlyList<ApproverSource> sources,
         ApprovalSettings settings,
         IReadOnlyList<string> ciOwners,
-        string? requester,
+        string? requesterManager,
         DateTimeOffset at)
     {
         var users = new List<string>();
@@ -32,7 +32,7 @@ public static class ApprovalRules
                 ApproverKind.User => [source.Id!],
                 ApproverKind.Group => settings.GroupMembers(source.Id!),
                 ApproverKind.CiOwner => ciOwners,
-                ApproverKind.RequesterManager => requester is not null && settings.ManagerOf(requester) is { } manager ? [manager] : [],
+                ApproverKind.RequesterManager => requesterManager is not null ? [requesterManager] : [],
                 _ => [],
             };
             users.AddRange(found.Where(u => !string.IsNullOrWhiteSpace(u)));

@@ -33,6 +33,12 @@ public sealed class GraphOptions
     /// <summary>The user-assigned managed identity's client id (none: DefaultAzureCredential).</summary>
     public string? ManagedIdentityClientId { get; set; }
 
+    /// <summary>
+    /// Read requesters' managers from the directory (<c>GET /users/{id}/manager</c>, application permission
+    /// User.Read.All) for approvals; off by default, when the approval settings' <c>managers</c> are the only source.
+    /// </summary>
+    public bool DirectoryManagers { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(SenderMailbox);
 
     public bool ReadsMail => IntakeMailboxes.Count > 0;

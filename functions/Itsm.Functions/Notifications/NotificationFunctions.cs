@@ -29,6 +29,7 @@ public static class NotificationFunctions
         // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
         services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
         services.TryAddSingleton<Approvals.IApprovalNotifier, OutboxApprovalNotifier>();
+        services.TryAddSingleton<Approvals.IApproverDirectory, GraphApproverDirectory>();
 
         // Graph only when configured (tests register their own client pointed at a fake Graph).
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());

@@ -47,11 +47,20 @@ public class ApprovalRulesTests
     }
 
     [Fact]
-    public void The_requesters_manager_comes_from_the_directory_data_and_an_unknown_manager_resolves_to_nobody()
+    public void The_requesters_manager_is_an_approver_with_their_delegate_and_no_manager_resolves_to_nobody()
+    {
+        var settings = new ApprovalSettings([], Delegations: [new Delegation("mona", "max", At, At.AddDays(1))]);
+        var sources = new[] { new ApproverSource(ApproverKind.RequesterManager), new ApproverSource(ApproverKind.User, "mona") };
+        Assert.Equal(new ApproverSlot("mona", "max"), Assert.Single(ApprovalRules.ResolveApprovers(sources, settings, [], "mona", At)));
+        Assert.Empty(ApprovalRules.ResolveApprovers([new ApproverSource(ApproverKind.RequesterManager)], settings, [], null, At));
+    }
+
+    [Fact]
+    public async Task Without_the_directory_the_managers_come_from_the_approval_settings()
     {
         var settings = new ApprovalSettings([], Managers: new Dictionary<string, string> { ["rita"] = "mona" });
-        var sources = new[] { new ApproverSource(ApproverKind.RequesterManager) };
-        Assert.Equal("mona", Assert.Single(ApprovalRules.ResolveApprovers(sources, settings, [], "rita", At)).UserId);
-        Assert.Empty(ApprovalRules.ResolveApprovers(sources, settings, [], "rob", At));
+        var directory = new SettingsApproverDirectory();
+        Assert.Equal("mona", await directory.ManagerOfAsync("contoso", "rita", settings, CancellationToken.None));
+        Assert.Null(await directory.ManagerOfAsync("contoso", "rob", settings, CancellationToken.None));
     }
 }

@@ -51,6 +51,17 @@ public sealed class FakeGraph : IAsyncDisposable
         }
     }
 
+    /// <summary>Users' managers in the fake directory (user id → manager's object id); others have none (404).</summary>
+    public ConcurrentDictionary<string, string> Managers { get; } = new();
+
+    /// <summary>Each directory read, as path and query.</summary>
+    public ConcurrentQueue<string> DirectoryReads { get; } = new();
+
+    private int _unavailableDirectoryReads;
+
+    /// <summary>The next directory reads answer 503.</summary>
+    public void MakeDirectoryUnavailable(int reads) => _unavailableDirectoryReads = reads;
+
     public IEnumerable<JsonObject> Sent(string pathSuffix) =>
         Requests.Where(r => r.Path.EndsWith(pathSuffix, StringComparison.OrdinalIgnoreCase)).Select(r => r.Body);
 
@@ -70,6 +81,19 @@ public sealed class FakeGraph : IAsyncDisposable
             fake.Messages.TryGetValue(id, out var message)
                 ? Results.Text(message.ToJsonString(), "application/json")
                 : Results.Text("""{"error":{"code":"ErrorItemNotFound","message":"Not found"}}""", "application/json", statusCode: 404));
+        app.MapGet("/v1.0/users/{user}/manager", (string user, HttpContext http) =>
+        {
+            fake.DirectoryReads.Enqueue(http.Request.Path.Value + http.Request.QueryString.Value);
+            if (Interlocked.Decrement(ref fake._unavailableDirectoryReads) >= 0)
+            {
+                return Results.Text("""{"error":{"code":"serviceNotAvailable","message":"The service is temporarily unavailable."}}""", "application/json", statusCode: 503);
+            }
+
+            // As Graph answers: the manager as a directory object, or 404 Request_ResourceNotFound when there is none.
+            return fake.Managers.TryGetValue(user, out var manager)
+                ? Results.Text($$"""{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)/$entity","@odata.type":"#microsoft.graph.user","id":"{{manager}}"}""", "application/json")
+                : Results.Text("""{"error":{"code":"Request_ResourceNotFound","message":"Resource 'manager' does not exist or one of its queried reference-property objects are not present."}}""", "application/json", statusCode: 404);
+        });
         app.MapPost("/v1.0/subscriptions", async (HttpContext http) =>
         {
             var body = (await JsonNode.ParseAsync(http.Request.Body, CaseInsensitive))!.AsObject();
