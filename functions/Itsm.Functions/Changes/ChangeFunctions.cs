@@ -18,6 +18,14 @@ public static class ChangeFunctions
                 new ApiDocs("Answer the change's risk questionnaire; returns the new risk score (agents)."))
             .MapApi("Changes_OverrideConflicts", "POST", "changes/{id}/override-conflicts", OverrideAsync,
                 new ApiDocs("Let an emergency change's approval go on despite its conflicts, with a recorded reason (change managers)."), durableClient: true)
+            .MapApi("Changes_ListTemplates", "GET", "changes/templates", api => Templates(api).ListAsync(api),
+                new ApiDocs("The standard change catalogue: active pre-approved templates (admins also see retired ones)."))
+            .MapApi("Changes_GetTemplate", "GET", "changes/templates/{id}", api => Templates(api).GetAsync(api, Id(api)),
+                new ApiDocs("A standard change template, its current version or ?version=N (agents).", QueryParameters: ["version"]))
+            .MapApi("Changes_RaiseFromTemplate", "POST", "changes/templates/{id}/changes", api => Templates(api).RaiseAsync(api, Id(api)),
+                new ApiDocs("Raise a standard change from an active template: {plannedStart, plannedEnd?, title?, description?, configurationItems?, assignee?} (agents)."), durableClient: true)
+            .MapApi("Admin_PutChangeTemplate", "PUT", "admin/changes/templates/{id}", api => Templates(api).PutAsync(api, Id(api)),
+                new ApiDocs("Create a standard change template or save its next version (admins)."))
             .MapApi("Admin_GetChangeSettings", "GET", "admin/changes/settings", api => Service(api).GetSettingsAsync(api),
                 new ApiDocs("The tenant's freeze and maintenance windows and the related-CI depth of conflict detection."))
             .MapApi("Admin_PutChangeSettings", "PUT", "admin/changes/settings", api => Service(api).PutSettingsAsync(api),
@@ -26,7 +34,7 @@ public static class ChangeFunctions
     public static IServiceCollection AddChanges(this IServiceCollection services)
     {
         services.TryAddSingleton<IChangeCmdb, StandaloneChangeCmdb>();
-        return services.AddSingleton<ChangeService>();
+        return services.AddSingleton<ChangeService>().AddSingleton<StandardChangeTemplates>();
     }
 
     private static async Task<HttpResponseOutput> OverrideAsync(ApiContext api)
@@ -61,6 +69,8 @@ public static class ChangeFunctions
     }
 
     private static ChangeService Service(ApiContext api) => api.Services.GetRequiredService<ChangeService>();
+
+    private static StandardChangeTemplates Templates(ApiContext api) => api.Services.GetRequiredService<StandardChangeTemplates>();
 
     private static string Id(ApiContext api) => api.Request.RouteValue("id") ?? "";
 }

@@ -61,13 +61,17 @@ public sealed record Resolution(string Code, string Notes, DateTimeOffset Resolv
 
 public sealed record ProblemRecord(string? RootCause = null, string? Workaround = null, bool KnownError = false);
 
+/// <summary>The pre-approved template (and its version) a standard change was raised from.</summary>
+public sealed record ChangeTemplateRef(string Id, int Version, string Name);
+
 public sealed record ChangeRecord(
     ChangeType ChangeType = ChangeType.Normal,
     DateTimeOffset? PlannedStart = null,
     DateTimeOffset? PlannedEnd = null,
     string? ImplementationPlan = null,
     string? BackoutPlan = null,
-    string? ReviewOutcome = null);
+    string? ReviewOutcome = null,
+    ChangeTemplateRef? Template = null);
 
 [JsonConverter(typeof(JsonStringEnumConverter<TicketLinkKind>))]
 public enum TicketLinkKind

@@ -159,6 +159,19 @@ public static class TicketInput
             {
                 change.AddError("changeType", "can only be changed while the change is New.");
             }
+            else if (updated.ChangeType == ChangeType.Standard && current.ChangeType != ChangeType.Standard)
+            {
+                change.AddError("changeType", "Standard changes are raised from a pre-approved template: POST /api/changes/templates/{id}/changes.");
+            }
+            else if (updated.ChangeType == ChangeType.Standard && (updated.ImplementationPlan != current.ImplementationPlan || updated.BackoutPlan != current.BackoutPlan))
+            {
+                change.AddError("implementationPlan", $"A standard change carries the plans of its pre-approved template ({current.Template?.Name ?? "unknown"}); make it a Normal change to change them.");
+            }
+
+            if (updated.ChangeType != ChangeType.Standard)
+            {
+                updated = updated with { Template = null };
+            }
 
             next = next with { Change = updated };
             change.RejectUnknown();

@@ -23,9 +23,16 @@ public sealed partial class TicketService(
 
     public TicketPolicy Policy { get; } = TicketPolicy.Default;
 
-    public async Task<HttpResponseOutput> CreateAsync(ApiContext api)
+    public Task<HttpResponseOutput> CreateAsync(ApiContext api) => CreateAsync(api, api.Request.Body, prepare: null);
+
+    /// <summary>
+    /// Raises a ticket from <paramref name="json"/> exactly as <c>POST /api/tickets</c> does; another feature's endpoint
+    /// (a standard change from its template) passes its own body and <paramref name="prepare"/>, which sets what callers
+    /// may not set themselves on the validated draft before it is numbered and stored.
+    /// </summary>
+    public async Task<HttpResponseOutput> CreateAsync(ApiContext api, string? json, Func<Ticket, Ticket>? prepare)
     {
-        var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
+        var body = JsonBodyReader.Parse(json, out var parseErrors);
         if (body is null)
         {
             return HttpResults.ValidationProblem(parseErrors);
@@ -48,7 +55,7 @@ public sealed partial class TicketService(
             return HttpResults.ValidationProblem(body.Errors);
         }
 
-        var ticket = draft with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
+        var ticket = (prepare?.Invoke(draft) ?? draft) with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
         var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken);
         await NotifyAsync(api, null, created.Document);
         return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>

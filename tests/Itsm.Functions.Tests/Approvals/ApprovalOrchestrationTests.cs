@@ -333,10 +333,15 @@ public class ApprovalOrchestrationTests
         Assert.Equal("Authorize", await h.TicketStateAsync(normal));
         Assert.Empty((await h.Agent.GetFromJsonAsync<JsonElement>($"/api/changes/{normal}/assessment")).GetProperty("approvals").EnumerateArray());
 
-        var standard = await h.SubmitChangeAsync("Standard", "\"category\":\"Certificate renewal\",");
+        var admin = h.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json("""{"name":"Certificate renewal","implementationPlan":"Renew.","backoutPlan":"Restore the old certificate."}"""))).StatusCode);
+        var raised = await h.Agent.PostAsync("/api/changes/templates/cert-renewal/changes", ApprovalHarness.Json($$"""{"plannedStart":"{{h.App.Clock.GetUtcNow().AddDays(1):O}}"}"""));
+        var standard = (await raised.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await h.Agent.PostAsync($"/api/tickets/{standard}/actions/submit", ApprovalHarness.Json("{}"))).StatusCode);
+        await h.IdleAsync();
         Assert.Equal("Scheduled", await h.TicketStateAsync(standard));
         var record = await h.ApprovalAsync(await h.ApprovalIdAsync(standard));
-        Assert.Equal(("Approved", "Pre-approved standard change (Certificate renewal)"), (record.GetProperty("state").GetString(), record.GetProperty("policyName").GetString()));
+        Assert.Equal(("Approved", "Pre-approved standard change: Certificate renewal v1"), (record.GetProperty("state").GetString(), record.GetProperty("policyName").GetString()));
 
         var emergency = await h.SubmitChangeAsync("Emergency");
         var ecab = await h.ApprovalAsync(await h.ApprovalIdAsync(emergency));
