@@ -139,6 +139,9 @@ public sealed record ChangeSettings(IReadOnlyList<ChangeWindow> Windows, int Rel
 {
     public static readonly ChangeSettings Empty = new([]);
 
+    /// <summary>Occurrences are counted with the calendar arithmetic, which looks at most 100 years ahead; a decade is plenty.</summary>
+    private static readonly TimeSpan MaxRecurringSeries = TimeSpan.FromDays(10 * 366);
+
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
@@ -163,6 +166,11 @@ public sealed record ChangeSettings(IReadOnlyList<ChangeWindow> Windows, int Rel
             if (window.Kind == ChangeWindowKind.Maintenance && window.IsGlobal)
             {
                 errors[$"windows[{i}].cis"] = ["A maintenance window names the CIs or services it is for."];
+            }
+
+            if (window.Recurrence is not null && window.End - window.Start > MaxRecurringSeries)
+            {
+                errors[$"windows[{i}].end"] = ["A recurring window's series spans at most 10 years; add another window for later years."];
             }
 
             window.Recurrence?.ToCalendar($"windows[{i}].recurrence", errors);

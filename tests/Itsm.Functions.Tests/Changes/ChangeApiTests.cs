@@ -189,6 +189,11 @@ public class ChangeApiTests
         Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.timeZone", out _), recurrenceErrors.ToString());
         Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.weeklyHours.someday", out _), recurrenceErrors.ToString());
         Assert.Contains(recurrenceErrors.EnumerateObject(), e => e.Name.StartsWith("windows[0].recurrence.weeklyHours.sunday", StringComparison.Ordinal));
+        var endless = await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+            {"windows":[{"name":"x","kind":"Freeze","start":"2026-01-01T00:00:00Z","end":"2226-01-01T00:00:00Z",
+                         "recurrence":{"timeZone":"Europe/Berlin","weeklyHours":{"sunday":["00:00-24:00"]}}}]}
+            """));
+        Assert.True((await endless.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("windows[0].end", out _));
         Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/admin/changes/settings")).GetProperty("windows").EnumerateArray());
 
         var policy = await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json("""
