@@ -121,22 +121,10 @@ public sealed class AdvanceApprovalActivity(
             }
 
             var record = stored.Document;
-            var settings = await store.ApprovalSettingsAsync(approval.TenantId, ct);
-            var owners = new List<string>();
             var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
-            foreach (var ci in ticket?.ConfigurationItems ?? [])
-            {
-                if (await cmdb.OwnerGroupAsync(approval.TenantId, ci, ct) is { } ownerGroup)
-                {
-                    owners.AddRange(settings.GroupMembers(ownerGroup));
-                }
-            }
-
-            var manager = record.Requester is { } requester && !record.IsFinished && record.Levels.Any(l => l.Sources.Any(s => s.Kind == ApproverKind.RequesterManager))
-                ? await directory.ManagerOfAsync(approval.TenantId, requester, settings, ct)
-                : null;
+            var people = await ResolveSourcesAsync(record, ticket, ct);
             var step = ApprovalSubjects.AwaitsApproval(ticket)
-                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, settings, owners, manager, input.Now))
+                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, input.Now))
                 : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
             if (ReferenceEquals(step.Record, record))
             {
@@ -162,6 +150,39 @@ public sealed class AdvanceApprovalActivity(
 
             return Wake(next, step.WakeAt);
         }
+    }
+
+    /// <summary>
+    /// Looks up, in the directory and the CMDB, the people of the levels not opened yet (approvers are fixed when a
+    /// level opens): the requester's manager, the members of named groups and of the CIs' owner groups. The pure rules
+    /// then read them from the settings passed on.
+    /// </summary>
+    private async Task<(ApprovalSettings Settings, IReadOnlyList<string> CiOwners, string? Manager)> ResolveSourcesAsync(ApprovalRecord record, Ticket? ticket, CancellationToken ct)
+    {
+        var settings = await store.ApprovalSettingsAsync(record.TenantId, ct);
+        var sources = record.IsFinished ? [] : record.Levels.Where(l => l.OpenedAt is null).SelectMany(l => l.Sources).ToArray();
+        var manager = record.Requester is { } requester && sources.Any(s => s.Kind == ApproverKind.RequesterManager)
+            ? await directory.ManagerOfAsync(record.TenantId, requester, settings, ct)
+            : null;
+        var groups = new Dictionary<string, IReadOnlyList<string>>(settings.Groups ?? new Dictionary<string, IReadOnlyList<string>>());
+        foreach (var group in sources.Where(s => s.Kind == ApproverKind.Group && s.Id is not null).Select(s => s.Id!).Distinct())
+        {
+            groups[group] = await directory.GroupMembersAsync(record.TenantId, group, settings, ct);
+        }
+
+        var owners = new List<string>();
+        if (sources.Any(s => s.Kind == ApproverKind.CiOwner))
+        {
+            foreach (var ci in ticket?.ConfigurationItems ?? [])
+            {
+                if (await cmdb.OwnerGroupAsync(record.TenantId, ci, ct) is { } ownerGroup)
+                {
+                    owners.AddRange(await directory.GroupMembersAsync(record.TenantId, ownerGroup, settings, ct));
+                }
+            }
+        }
+
+        return (settings with { Groups = groups }, owners, manager);
     }
 
     private static ApprovalWake Wake(ApprovalRecord record, DateTimeOffset? wakeAt) => new(record.IsFinished, record.IsFinished ? null : wakeAt, record.State);

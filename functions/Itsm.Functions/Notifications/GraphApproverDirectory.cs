@@ -7,27 +7,29 @@ using Microsoft.Graph.Models.ODataErrors;
 namespace Itsm.Functions.Notifications;
 
 /// <summary>
-/// Requesters' managers from Microsoft Entra ID through Graph (<c>GET /users/{id}/manager</c>), when
-/// <see cref="GraphOptions.DirectoryManagers"/> is on. Our user ids are the tokens' <c>oid</c> claims, which Graph
-/// accepts as user ids, and the manager's <c>id</c> is its object id: the id the manager signs in with. Graph is asked
-/// only for users of the app's own tenant (the one its identity reads); a user without a manager in the directory (404)
-/// falls back to the approval settings' <c>managers</c>. Any other failure is thrown, so the approval activity retries.
+/// Approvers from Microsoft Entra ID through Graph: a requester's manager (<c>GET /users/{id}/manager</c>) when
+/// <see cref="GraphOptions.DirectoryManagers"/> is on, and the members of an Entra group named by its object id
+/// (<c>GET /groups/{id}/transitiveMembers/graph.user</c>, nested groups included) when
+/// <see cref="GraphOptions.DirectoryGroups"/> is on. Our user ids are the tokens' <c>oid</c> claims, which Graph
+/// accepts as user ids, and Graph's <c>id</c>s are object ids: the ids people sign in with. Graph is asked only for the
+/// app's own tenant (the one its identity reads). A user without a manager, a group name that is not an object id, or
+/// a group the directory does not know (404) falls back to the approval settings; any other failure is thrown.
 /// </summary>
 public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<GraphOptions> options, AuthOptions auth) : IApproverDirectory
 {
+    /// <summary>Graph pages of 999 users; a group larger than this many pages is not an approval group.</summary>
+    private const int MaxPages = 10;
+
     public async Task<string?> ManagerOfAsync(string tenantId, string userId, ApprovalSettings settings, CancellationToken cancellationToken)
     {
-        var homeTenant = string.IsNullOrWhiteSpace(auth.TenantId) || string.Equals(auth.TenantId, tenantId, StringComparison.OrdinalIgnoreCase);
-        if (!options.Value.DirectoryManagers || !homeTenant)
+        if (!options.Value.DirectoryManagers || !IsHomeTenant(tenantId))
         {
             return settings.ManagerOf(userId);
         }
 
         try
         {
-            // Resolved here, not injected: the Graph client is created only when the directory is actually read.
-            var graph = services.GetRequiredService<GraphServiceClient>();
-            var manager = await graph.Users[userId].Manager.GetAsync(request => request.QueryParameters.Select = ["id"], cancellationToken);
+            var manager = await Graph().Users[userId].Manager.GetAsync(request => request.QueryParameters.Select = ["id"], cancellationToken);
             return string.IsNullOrWhiteSpace(manager?.Id) ? settings.ManagerOf(userId) : manager.Id;
         }
         catch (ODataError error) when (error.ResponseStatusCode == 404)
@@ -35,4 +37,41 @@ public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<G
             return settings.ManagerOf(userId);
         }
     }
+
+    public async Task<IReadOnlyList<string>> GroupMembersAsync(string tenantId, string groupId, ApprovalSettings settings, CancellationToken cancellationToken)
+    {
+        if (!options.Value.DirectoryGroups || !IsHomeTenant(tenantId) || !Guid.TryParse(groupId, out _))
+        {
+            return settings.GroupMembers(groupId);
+        }
+
+        try
+        {
+            var users = Graph().Groups[groupId].TransitiveMembers.GraphUser;
+            var page = await users.GetAsync(request => request.QueryParameters.Select = ["id"], cancellationToken);
+            var members = new List<string>();
+            for (var pages = 1; page is not null; pages++)
+            {
+                members.AddRange((page.Value ?? []).Select(u => u.Id).OfType<string>());
+                if (page.OdataNextLink is not { } next || pages == MaxPages)
+                {
+                    break;
+                }
+
+                page = await users.WithUrl(next).GetAsync(cancellationToken: cancellationToken);
+            }
+
+            return members;
+        }
+        catch (ODataError error) when (error.ResponseStatusCode == 404)
+        {
+            return settings.GroupMembers(groupId);
+        }
+    }
+
+    private bool IsHomeTenant(string tenantId) =>
+        string.IsNullOrWhiteSpace(auth.TenantId) || string.Equals(auth.TenantId, tenantId, StringComparison.OrdinalIgnoreCase);
+
+    // Resolved when used, not injected: the Graph client is created only when the directory is actually read.
+    private GraphServiceClient Graph() => services.GetRequiredService<GraphServiceClient>();
 }

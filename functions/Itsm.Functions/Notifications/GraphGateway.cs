@@ -39,6 +39,13 @@ public sealed class GraphOptions
     /// </summary>
     public bool DirectoryManagers { get; set; }
 
+    /// <summary>
+    /// Read the members of approval groups named by an Entra group object id from the directory (nested groups
+    /// included; application permission GroupMember.Read.All); off by default, when the approval settings' <c>groups</c>
+    /// are the only source.
+    /// </summary>
+    public bool DirectoryGroups { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(SenderMailbox);
 
     public bool ReadsMail => IntakeMailboxes.Count > 0;

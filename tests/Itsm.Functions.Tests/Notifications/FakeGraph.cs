@@ -54,6 +54,9 @@ public sealed class FakeGraph : IAsyncDisposable
     /// <summary>Users' managers in the fake directory (user id → manager's object id); others have none (404).</summary>
     public ConcurrentDictionary<string, string> Managers { get; } = new();
 
+    /// <summary>Groups in the fake directory (object id → member user ids); others are unknown (404). Pages hold two members.</summary>
+    public ConcurrentDictionary<string, string[]> Groups { get; } = new();
+
     /// <summary>Each directory read, as path and query.</summary>
     public ConcurrentQueue<string> DirectoryReads { get; } = new();
 
@@ -93,6 +96,27 @@ public sealed class FakeGraph : IAsyncDisposable
             return fake.Managers.TryGetValue(user, out var manager)
                 ? Results.Text($$"""{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)/$entity","@odata.type":"#microsoft.graph.user","id":"{{manager}}"}""", "application/json")
                 : Results.Text("""{"error":{"code":"Request_ResourceNotFound","message":"Resource 'manager' does not exist or one of its queried reference-property objects are not present."}}""", "application/json", statusCode: 404);
+        });
+        app.MapGet("/v1.0/groups/{group}/transitiveMembers/graph.user", (string group, int? skip, HttpContext http) =>
+        {
+            fake.DirectoryReads.Enqueue(http.Request.Path.Value + http.Request.QueryString.Value);
+            if (!fake.Groups.TryGetValue(group, out var members))
+            {
+                return Results.Text("""{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist or one of its queried reference-property objects are not present."}}""", "application/json", statusCode: 404);
+            }
+
+            var from = skip ?? 0;
+            var page = new JsonObject
+            {
+                ["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#users(id)",
+                ["value"] = new JsonArray([.. members.Skip(from).Take(2).Select(id => (JsonNode)new JsonObject { ["@odata.type"] = "#microsoft.graph.user", ["id"] = id })]),
+            };
+            if (from + 2 < members.Length)
+            {
+                page["@odata.nextLink"] = $"http://graph.test/v1.0/groups/{group}/transitiveMembers/graph.user?$select=id&skip={from + 2}";
+            }
+
+            return Results.Text(page.ToJsonString(), "application/json");
         });
         app.MapPost("/v1.0/subscriptions", async (HttpContext http) =>
         {

@@ -21,10 +21,35 @@ public sealed class GraphApproverDirectoryTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _graph.DisposeAsync();
 
+    private const string Cab = "7a1c2e3f-0000-4000-8000-00000000ca0b";
+    private static readonly ApprovalSettings GroupData = new([], Groups: new Dictionary<string, IReadOnlyList<string>> { [Cab] = ["from-settings"], ["cab"] = ["carol"] });
+
     private GraphApproverDirectory Directory(bool enabled = true, string? homeTenant = null)
     {
         var services = new ServiceCollection().AddSingleton(_graph.CreateClient()).BuildServiceProvider();
-        return new GraphApproverDirectory(services, Options.Create(new GraphOptions { DirectoryManagers = enabled }), new AuthOptions { TenantId = homeTenant });
+        return new GraphApproverDirectory(services, Options.Create(new GraphOptions { DirectoryManagers = enabled, DirectoryGroups = enabled }), new AuthOptions { TenantId = homeTenant });
+    }
+
+    [Fact]
+    public async Task An_Entra_group_gives_all_its_users_across_pages()
+    {
+        _graph.Groups[Cab] = ["u1", "u2", "u3", "u4", "u5"];
+
+        Assert.Equal(["u1", "u2", "u3", "u4", "u5"], await Directory().GroupMembersAsync("contoso", Cab, GroupData, CancellationToken.None));
+
+        Assert.Equal(3, _graph.DirectoryReads.Count);
+        Assert.StartsWith($"/v1.0/groups/{Cab}/transitiveMembers/graph.user?$select=id", _graph.DirectoryReads.First(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_group_named_in_the_settings_or_unknown_to_the_directory_comes_from_the_settings()
+    {
+        Assert.Equal(["carol"], await Directory().GroupMembersAsync("contoso", "cab", GroupData, CancellationToken.None));
+        Assert.Empty(_graph.DirectoryReads);
+        Assert.Equal(["from-settings"], await Directory().GroupMembersAsync("contoso", Cab, GroupData, CancellationToken.None));
+        Assert.Single(_graph.DirectoryReads);
+        Assert.Equal(["from-settings"], await Directory(enabled: false).GroupMembersAsync("contoso", Cab, GroupData, CancellationToken.None));
+        Assert.Single(_graph.DirectoryReads);
     }
 
     [Fact]
@@ -64,6 +89,25 @@ public sealed class GraphApproverDirectoryTests : IAsyncLifetime
         Assert.Equal("mona-from-settings", await Directory(homeTenant: "home-tenant").ManagerOfAsync("other-tenant", Rita, Data, CancellationToken.None));
         Assert.Empty(_graph.DirectoryReads);
         Assert.Equal(Mona, await Directory(homeTenant: "home-tenant").ManagerOfAsync("HOME-TENANT", Rita, Data, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_CAB_level_naming_an_Entra_group_prompts_its_members_from_the_directory()
+    {
+        _graph.Groups[Cab] = ["0b5e-carol", "0b5e-dave", "0b5e-erin"];
+        var settings = $$"""
+            {"policies":[{"id":"cab","name":"CAB","changeTypes":["Normal"],
+              "levels":[{"name":"CAB","approvers":[{"kind":"Group","id":"{{Cab}}"}],"rule":"Quorum","quorumCount":2}]}]}
+            """;
+        await using var h = await ApprovalHarness.StartAsync(settings, services => services.AddSingleton<GraphServiceClient>(_graph.CreateClient()), new Dictionary<string, string?> { ["Itsm:Graph:DirectoryGroups"] = "true" });
+
+        var change = await h.SubmitChangeAsync();
+        var approval = await h.ApprovalIdAsync(change);
+
+        Assert.Equal(["0b5e-carol", "0b5e-dave", "0b5e-erin"], (await h.PromptsAsync(approval)).Select(p => p.GetProperty("recipient").GetString()).Order());
+        await h.DecideAsync("0b5e-carol", approval, "Approve");
+        await h.DecideAsync("0b5e-erin", approval, "Approve");
+        Assert.Equal("Scheduled", await h.TicketStateAsync(change));
     }
 
     [Fact]
