@@ -54,7 +54,7 @@ public sealed record StandardChangeTemplate(
 
         if (ConfigurationItems is { } cis && (cis.Count > 50 || cis.Any(ci => string.IsNullOrWhiteSpace(ci) || ci.Length > 200)))
         {
-            errors["configurationItems"] = ["must be at most 50 CI ids."];
+            errors["configurationItems"] = ["must be at most 50 CI ids, each 1-200 characters."];
         }
 
         return errors;

@@ -122,6 +122,7 @@ public class StandardChangeTemplateTests
     {
         await using var h = await StartAsync();
         Assert.Equal(HttpStatusCode.Forbidden, (await h.Agent.PutAsync("/api/admin/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").PutAsync("/api/admin/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").GetAsync("/api/changes/templates")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").PostAsync("/api/changes/templates/cert-renewal/changes", ApprovalHarness.Json("{}"))).StatusCode);
 
