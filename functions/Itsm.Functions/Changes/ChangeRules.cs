@@ -122,6 +122,10 @@ public sealed record ChangeWindow(
     public bool Contains(DateTimeOffset start, DateTimeOffset end) =>
         Start <= start && end <= End && (Occurrences() is not { } calendar || calendar.BusinessTimeBetween(start, end) == end - start);
 
+    /// <summary>The occurrences of a recurring window that fall in [from, to), clipped to it (at most <paramref name="max"/>); null for a one-span window.</summary>
+    public IReadOnlyList<WindowOccurrence>? OccurrencesBetween(DateTimeOffset from, DateTimeOffset to, int max) =>
+        Occurrences()?.WorkingStretches(Max(from, Start), Min(to, End), max).Select(s => new WindowOccurrence(s.Start, s.End)).ToArray();
+
     public string Describe() =>
         Recurrence is { } weekly
             ? $"weekly {string.Join(", ", weekly.WeeklyHours.Select(d => $"{d.Key} {string.Join(" ", d.Value)}"))} {weekly.TimeZone}, {Start:O} to {End:O}"
@@ -133,6 +137,9 @@ public sealed record ChangeWindow(
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }
+
+/// <summary>One occurrence of a recurring window, as instants.</summary>
+public sealed record WindowOccurrence(DateTimeOffset Start, DateTimeOffset End);
 
 /// <summary>The tenant's change windows and the CMDB depth used to find related CIs.</summary>
 public sealed record ChangeSettings(IReadOnlyList<ChangeWindow> Windows, int RelatedCiDepth = 1)

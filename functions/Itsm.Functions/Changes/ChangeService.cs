@@ -13,6 +13,9 @@ public sealed class ChangeService(TicketStore tickets, ApprovalStore approvals, 
     private const int RecentChanges = 20;
     private static readonly TimeSpan MaxCalendarRange = TimeSpan.FromDays(366);
 
+    /// <summary>Daily windows over the longest range give 366; a window with several stretches a day is cut off here.</summary>
+    private const int MaxOccurrences = 1000;
+
     public static readonly JsonSerializerOptions StrictJson = new(HttpResults.Json)
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
@@ -190,7 +193,8 @@ public sealed class ChangeService(TicketStore tickets, ApprovalStore approvals, 
         var settings = await approvals.ChangeSettingsAsync(api.Caller.TenantId, api.CancellationToken);
         var windows = settings.Windows.Where(w => w.Overlaps(from!.Value, to!.Value))
             .Where(w => ci is null || w.IsGlobal || w.AppliesTo(ci, null))
-            .Where(w => service is null || w.IsGlobal || w.AppliesTo(null, service));
+            .Where(w => service is null || w.IsGlobal || w.AppliesTo(null, service))
+            .Select(w => new { w.Name, w.Kind, w.Start, w.End, w.Cis, w.Services, w.Recurrence, occurrences = w.OccurrencesBetween(from!.Value, to!.Value, MaxOccurrences) });
         return HttpResults.Ok(new { from, to, changes, windows });
     }
 

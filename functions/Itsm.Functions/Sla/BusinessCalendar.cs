@@ -209,6 +209,13 @@ public sealed record BusinessCalendar(
         return BusinessTime.For(this).Between(from, to);
     }
 
+    /// <summary>
+    /// The working stretches in <c>[from, to)</c> as instants, in order, back-to-back ones (22:00-24:00 and 00:00-02:00)
+    /// joined; at most <paramref name="max"/>. Throws <see cref="InvalidOperationException"/> for an invalid calendar.
+    /// </summary>
+    public IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> WorkingStretches(DateTimeOffset from, DateTimeOffset to, int max) =>
+        to <= from ? [] : BusinessTime.For(this).Stretches(from, to, max);
+
     /// <summary>The working hours of one local date after holidays and exceptions, ordered.</summary>
     public IReadOnlyList<WorkingInterval> HoursOn(DateOnly date)
     {

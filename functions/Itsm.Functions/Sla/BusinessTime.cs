@@ -73,6 +73,14 @@ internal sealed class BusinessTime
         return counter.Total;
     }
 
+    /// <summary>The working stretches in <c>[from, to)</c>, back-to-back ones joined, at most <paramref name="max"/>.</summary>
+    public IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> Stretches(DateTimeOffset from, DateTimeOffset to, int max)
+    {
+        var collector = new Collector(max);
+        Walk(from.ToUniversalTime(), to.ToUniversalTime(), collector);
+        return collector.Stretches;
+    }
+
     private static DateTimeOffset LimitAfter(DateTimeOffset from, TimeSpan span)
     {
         var last = DateTimeOffset.MaxValue.AddDays(-2);
@@ -233,6 +241,31 @@ internal sealed class BusinessTime
             _remaining -= business;
             return true;
         }
+    }
+
+    private sealed class Collector(int max) : ISink
+    {
+        public List<(DateTimeOffset Start, DateTimeOffset End)> Stretches { get; } = [];
+
+        public bool Piece(DateTimeOffset start, DateTimeOffset end)
+        {
+            if (Stretches.Count > 0 && Stretches[^1].End == start)
+            {
+                Stretches[^1] = (Stretches[^1].Start, end);
+                return false;
+            }
+
+            if (Stretches.Count == max)
+            {
+                return true;
+            }
+
+            Stretches.Add((start, end));
+            return false;
+        }
+
+        // Every stretch is wanted, so whole weeks are walked day by day.
+        public bool Week(TimeSpan business) => false;
     }
 
     private sealed class Counter : ISink

@@ -154,6 +154,31 @@ public class ChangeApiTests
         Assert.Empty(other.GetProperty("changes").EnumerateArray());
     }
 
+    [Fact]
+    public async Task The_calendar_shows_each_occurrence_of_a_weekly_window_in_the_range_as_instants()
+    {
+        await using var h = await StartAsync();
+        var admin = h.App.As("root", "contoso", AppRoles.Admin);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+            {"windows":[{"name":"Sunday night","kind":"Maintenance","cis":["db-01"],"start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z",
+                         "recurrence":{"timeZone":"Europe/Berlin","weeklyHours":{"sunday":["22:00-24:00"],"monday":["00:00-04:00"]}}}]}
+            """))).StatusCode);
+
+        // Two Sunday nights, the second after the switch to summer time on 29 March.
+        var calendar = await h.Agent.GetFromJsonAsync<JsonElement>("/api/changes/calendar?from=2026-03-20T00:00:00Z&to=2026-04-01T00:00:00Z&ci=db-01");
+
+        var window = Assert.Single(calendar.GetProperty("windows").EnumerateArray());
+        var occurrences = window.GetProperty("occurrences").EnumerateArray()
+            .Select(o => (o.GetProperty("start").GetDateTimeOffset(), o.GetProperty("end").GetDateTimeOffset())).ToArray();
+        Assert.Equal(
+            [
+                (new DateTimeOffset(2026, 3, 22, 21, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 23, 3, 0, 0, TimeSpan.Zero)),
+                (new DateTimeOffset(2026, 3, 29, 20, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 30, 2, 0, 0, TimeSpan.Zero)),
+            ],
+            occurrences);
+        Assert.Empty((await h.Agent.GetFromJsonAsync<JsonElement>("/api/changes/calendar?from=2026-03-24T00:00:00Z&to=2026-03-28T00:00:00Z")).GetProperty("windows").EnumerateArray());
+    }
+
     [Theory]
     [InlineData("", "from")]
     [InlineData("?from=2026-03-02T00:00:00Z", "to")]
