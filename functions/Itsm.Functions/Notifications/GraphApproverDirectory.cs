@@ -2,6 +2,7 @@ using Itsm.Functions.Approvals;
 using Itsm.Functions.Security;
 using Microsoft.Extensions.Options;
 using Microsoft.Graph;
+using OrgContact = Microsoft.Graph.Models.OrgContact;
 using Microsoft.Graph.Models.ODataErrors;
 
 namespace Itsm.Functions.Notifications;
@@ -12,8 +13,9 @@ namespace Itsm.Functions.Notifications;
 /// (<c>GET /groups/{id}/transitiveMembers/graph.user</c>, nested groups included) when
 /// <see cref="GraphOptions.DirectoryGroups"/> is on. Our user ids are the tokens' <c>oid</c> claims, which Graph
 /// accepts as user ids, and Graph's <c>id</c>s are object ids: the ids people sign in with. Graph is asked only for the
-/// app's own tenant (the one its identity reads). A user without a manager, a group name that is not an object id, or
-/// a group the directory does not know (404) falls back to the approval settings; any other failure is thrown.
+/// app's own tenant (the one its identity reads). A user without a manager (or whose manager is an organizational
+/// contact, who cannot sign in), a group name that is not an object id, or a group the directory does not know (404)
+/// falls back to the approval settings; any other failure is thrown.
 /// </summary>
 public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<GraphOptions> options, AuthOptions auth) : IApproverDirectory
 {
@@ -30,7 +32,9 @@ public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<G
         try
         {
             var manager = await Graph().Users[userId].Manager.GetAsync(request => request.QueryParameters.Select = ["id"], cancellationToken);
-            return string.IsNullOrWhiteSpace(manager?.Id) ? settings.ManagerOf(userId) : manager.Id;
+
+            // Graph documents the manager as a user or an organizational contact; a contact cannot sign in to decide.
+            return manager is null or OrgContact || string.IsNullOrWhiteSpace(manager.Id) ? settings.ManagerOf(userId) : manager.Id;
         }
         catch (ODataError error) when (error.ResponseStatusCode == 404)
         {

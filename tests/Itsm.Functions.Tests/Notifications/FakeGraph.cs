@@ -54,6 +54,9 @@ public sealed class FakeGraph : IAsyncDisposable
     /// <summary>Users' managers in the fake directory (user id → manager's object id); others have none (404).</summary>
     public ConcurrentDictionary<string, string> Managers { get; } = new();
 
+    /// <summary>Users whose manager is an organizational contact (user id → the contact's object id).</summary>
+    public ConcurrentDictionary<string, string> ContactManagers { get; } = new();
+
     /// <summary>Groups in the fake directory (object id → member user ids); others are unknown (404). Pages hold two members.</summary>
     public ConcurrentDictionary<string, string[]> Groups { get; } = new();
 
@@ -68,8 +71,20 @@ public sealed class FakeGraph : IAsyncDisposable
     public IEnumerable<JsonObject> Sent(string pathSuffix) =>
         Requests.Where(r => r.Path.EndsWith(pathSuffix, StringComparison.OrdinalIgnoreCase)).Select(r => r.Body);
 
+    /// <summary>Each request's path and query as the SDK put them on the wire (percent-escapes kept).</summary>
+    public ConcurrentQueue<string> SentTargets { get; } = new();
+
     public GraphServiceClient CreateClient() =>
-        GraphOptions.CreateClient(new AnonymousAuthenticationProvider(), "http://graph.test/v1.0", _app.GetTestServer().CreateHandler());
+        GraphOptions.CreateClient(new AnonymousAuthenticationProvider(), "http://graph.test/v1.0", new Recording(SentTargets) { InnerHandler = _app.GetTestServer().CreateHandler() });
+
+    private sealed class Recording(ConcurrentQueue<string> targets) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            targets.Enqueue(request.RequestUri!.PathAndQuery);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     public static async Task<FakeGraph> StartAsync()
     {
@@ -92,9 +107,11 @@ public sealed class FakeGraph : IAsyncDisposable
                 return Results.Text("""{"error":{"code":"serviceNotAvailable","message":"The service is temporarily unavailable."}}""", "application/json", statusCode: 503);
             }
 
-            // As Graph answers: the manager as a directory object, or 404 Request_ResourceNotFound when there is none.
-            return fake.Managers.TryGetValue(user, out var manager)
-                ? Results.Text($$"""{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)/$entity","@odata.type":"#microsoft.graph.user","id":"{{manager}}"}""", "application/json")
+            // As Graph answers: the manager as a directory object (a user or an organizational contact), or 404
+            // Request_ResourceNotFound when there is none.
+            var type = fake.Managers.TryGetValue(user, out var manager) ? "user" : fake.ContactManagers.TryGetValue(user, out manager) ? "orgContact" : null;
+            return type is not null
+                ? Results.Text($$"""{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)/$entity","@odata.type":"#microsoft.graph.{{type}}","id":"{{manager}}"}""", "application/json")
                 : Results.Text("""{"error":{"code":"Request_ResourceNotFound","message":"Resource 'manager' does not exist or one of its queried reference-property objects are not present."}}""", "application/json", statusCode: 404);
         });
         app.MapGet("/v1.0/groups/{group}/transitiveMembers/graph.user", (string group, int? skip, HttpContext http) =>

@@ -71,6 +71,24 @@ public sealed class GraphApproverDirectoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_manager_who_is_an_organizational_contact_cannot_approve_so_the_settings_name_the_manager()
+    {
+        _graph.ContactManagers[Rita] = "c0471ac7-0000-4000-8000-00000000c0c0";
+
+        Assert.Equal("mona-from-settings", await Directory().ManagerOfAsync("contoso", Rita, Data, CancellationToken.None));
+        Assert.Single(_graph.DirectoryReads);
+    }
+
+    [Fact]
+    public async Task A_requester_id_with_reserved_characters_stays_one_user_in_the_request_path()
+    {
+        // Agents may type a ticket's requester id: it must not steer the read to another Graph resource.
+        Assert.Null(await Directory().ManagerOfAsync("contoso", "x/../../groups/cab#y@contoso.com", Data, CancellationToken.None));
+
+        Assert.Equal("/v1.0/users/x%2F..%2F..%2Fgroups%2Fcab%23y%40contoso.com/manager?$select=id", Assert.Single(_graph.SentTargets));
+    }
+
+    [Fact]
     public async Task A_directory_that_cannot_answer_now_fails_the_read_so_the_activity_retries()
     {
         _graph.Managers[Rita] = Mona;
