@@ -39,6 +39,7 @@ if ($vault -and $vault -ne '?' -and (Get-Command az -ErrorAction SilentlyContinu
 Write-Host ''
 Write-Host 'Next (once per environment, needs an Entra admin and an Exchange admin):'
 Write-Host '  grant the managed identity its Microsoft Graph permissions'
-Write-Host '  (Mail.Send and Mail.Read scoped to the service mailboxes, TeamsActivity.Send).'
+Write-Host '  (Mail.Send and Mail.Read scoped to the service mailboxes, TeamsActivity.Send;'
+Write-Host '  User.Read.All / GroupMember.Read.All only with Itsm__Graph__DirectoryManagers / DirectoryGroups on).'
 Write-Host '  Step by step: docs/deploy.md, section "Grant Microsoft Graph permissions".'
 Write-Host ''

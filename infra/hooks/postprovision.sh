@@ -32,6 +32,7 @@ fi
 echo ""
 echo "Next (once per environment, needs an Entra admin and an Exchange admin):"
 echo "  grant the managed identity its Microsoft Graph permissions"
-echo "  (Mail.Send and Mail.Read scoped to the service mailboxes, TeamsActivity.Send)."
+echo "  (Mail.Send and Mail.Read scoped to the service mailboxes, TeamsActivity.Send;"
+echo "  User.Read.All / GroupMember.Read.All only with Itsm__Graph__DirectoryManagers / DirectoryGroups on)."
 echo "  Step by step: docs/deploy.md, section \"Grant Microsoft Graph permissions\"."
 echo ""
