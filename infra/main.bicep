@@ -91,6 +91,12 @@ param maximumInstanceCount int = 100
 @description('Turn on Key Vault purge protection. Once on it can never be turned off, and a deleted vault name stays taken for the retention period. Use false for throwaway environments.')
 param keyVaultPurgeProtection bool = true
 
+@description('Read requesters\' managers for approvals from Entra ID (Graph GET /users/{id}/manager). Needs the Microsoft Graph application permission User.Read.All, granted to the app\'s identity by an admin (docs/deploy.md).')
+param directoryManagers bool = false
+
+@description('Read the members of approval groups named by an Entra group object id from Entra ID (Graph transitiveMembers). Needs the Microsoft Graph application permission GroupMember.Read.All, granted by an admin (docs/deploy.md).')
+param directoryGroups bool = false
+
 @description('Give principalId data-plane access (Key Vault Secrets Officer, Service Bus Data Sender and Receiver, Cosmos DB Built-in Data Contributor) for troubleshooting.')
 param grantDeployerDataAccess bool = true
 
@@ -604,6 +610,8 @@ module api 'app/api.bicep' = {
     apiClientId: apiClientId
     apiAudience: effectiveAudience
     keyVaultUri: keyVault.outputs.uri
+    directoryManagers: directoryManagers
+    directoryGroups: directoryGroups
   }
   // The host should find its data-plane roles in place the first time it starts.
   dependsOn: [

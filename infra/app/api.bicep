@@ -45,6 +45,12 @@ param apiAudience string
 @description('URI of the Key Vault holding the app\'s secrets (ends with a slash).')
 param keyVaultUri string
 
+@description('Approvers from Entra ID through Graph: requesters\' managers (needs User.Read.All).')
+param directoryManagers bool = false
+
+@description('Approvers from Entra ID through Graph: approval groups\' members (needs GroupMember.Read.All).')
+param directoryGroups bool = false
+
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -82,6 +88,11 @@ var appSettings = {
   // another. A Key Vault reference resolved by the platform with the user-assigned identity
   // (keyVaultAccessIdentityResourceId below); the postprovision hook creates the secret once.
   Itsm__Approvals__LinkKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/approval-link-key/)'
+
+  // Approvers from the directory: off until an admin grants the Graph permissions (docs/deploy.md). Set here, not by
+  // hand, because this deployment replaces the app's settings.
+  Itsm__Graph__DirectoryManagers: directoryManagers ? 'true' : 'false'
+  Itsm__Graph__DirectoryGroups: directoryGroups ? 'true' : 'false'
 
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity from this.
   AZURE_CLIENT_ID: identityClientId

@@ -16,6 +16,7 @@ internal static partial class AppSettingNames
         OptionKeys(typeof(ItsmOptions), ItsmOptions.SectionName)
             .Concat(OptionKeys(typeof(AuthOptions), AuthOptions.SectionName))
             .Concat(OptionKeys(typeof(CosmosStoreOptions), CosmosStoreOptions.SectionName))
+            .Concat(OptionKeys(typeof(Itsm.Functions.Notifications.GraphOptions), Itsm.Functions.Notifications.GraphOptions.SectionName))
             .Append(StorageServiceCollectionExtensions.ProviderSetting)
             .Append(Itsm.Functions.Approvals.ApprovalLinks.KeySetting)
             .Append(Itsm.Functions.Approvals.ApprovalLinks.BaseUrlSetting),

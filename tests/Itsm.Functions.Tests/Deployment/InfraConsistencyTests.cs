@@ -98,7 +98,7 @@ public partial class InfraConsistencyTests
 
         Assert.True(
             unknown.Count == 0,
-            $"infra/app/api.bicep sets {string.Join(", ", unknown)}, which no options class of the app reads (ItsmOptions, AuthOptions, CosmosStoreOptions, Itsm:Store:Provider). Remove it or add it to the options it belongs to.");
+            $"infra/app/api.bicep sets {string.Join(", ", unknown)}, which no options class of the app reads (ItsmOptions, AuthOptions, CosmosStoreOptions, GraphOptions, Itsm:Store:Provider). Remove it or add it to the options it belongs to.");
     }
 
     [Fact]
