@@ -15,9 +15,10 @@ namespace Itsm.Functions.Notifications;
 /// accepts as user ids, and Graph's <c>id</c>s are object ids: the ids people sign in with. Graph is asked only for the
 /// app's own tenant (the one its identity reads). A user without a manager (or whose manager is an organizational
 /// contact, who cannot sign in), a group name that is not an object id, or a group the directory does not know (404)
-/// falls back to the approval settings; any other failure is thrown.
+/// falls back to the approval settings, as does a refusal for want of the Graph permission (logged as an error); any
+/// other failure is thrown, so the activity retries.
 /// </summary>
-public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<GraphOptions> options, AuthOptions auth) : IApproverDirectory
+public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<GraphOptions> options, AuthOptions auth, ILogger<GraphApproverDirectory> logger) : IApproverDirectory
 {
     /// <summary>Graph pages of 999 users; a group larger than this many pages is not an approval group.</summary>
     private const int MaxPages = 10;
@@ -38,6 +39,11 @@ public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<G
         }
         catch (ODataError error) when (error.ResponseStatusCode == 404)
         {
+            return settings.ManagerOf(userId);
+        }
+        catch (ODataError error) when (IsMissingGrant(error))
+        {
+            NotGranted("User.Read.All", error);
             return settings.ManagerOf(userId);
         }
     }
@@ -71,7 +77,19 @@ public sealed class GraphApproverDirectory(IServiceProvider services, IOptions<G
         {
             return settings.GroupMembers(groupId);
         }
+        catch (ODataError error) when (IsMissingGrant(error))
+        {
+            NotGranted("GroupMember.Read.All", error);
+            return settings.GroupMembers(groupId);
+        }
     }
+
+    // A refusal is a set-up error that retrying cannot mend: the approval goes on with the settings' data rather than
+    // failing its run, which would leave it pending with nobody prompted.
+    private static bool IsMissingGrant(ODataError error) => error.ResponseStatusCode is 401 or 403;
+
+    private void NotGranted(string permission, ODataError error) =>
+        logger.LogError("Graph refused the directory read ({Status}: {Message}); approvers come from the approval settings until the app's identity is granted {Permission} (docs/deploy.md).", error.ResponseStatusCode, error.Error?.Message ?? error.Message, permission);
 
     private bool IsHomeTenant(string tenantId) =>
         string.IsNullOrWhiteSpace(auth.TenantId) || string.Equals(auth.TenantId, tenantId, StringComparison.OrdinalIgnoreCase);

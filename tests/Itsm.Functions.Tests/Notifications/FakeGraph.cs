@@ -68,6 +68,12 @@ public sealed class FakeGraph : IAsyncDisposable
     /// <summary>The next directory reads answer 503.</summary>
     public void MakeDirectoryUnavailable(int reads) => _unavailableDirectoryReads = reads;
 
+    /// <summary>Every directory read answers 403, as Graph does when the app's identity lacks the permission.</summary>
+    public bool DirectoryNotGranted { get; set; }
+
+    private static IResult NotGranted() =>
+        Results.Text("""{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}""", "application/json", statusCode: 403);
+
     public IEnumerable<JsonObject> Sent(string pathSuffix) =>
         Requests.Where(r => r.Path.EndsWith(pathSuffix, StringComparison.OrdinalIgnoreCase)).Select(r => r.Body);
 
@@ -102,6 +108,11 @@ public sealed class FakeGraph : IAsyncDisposable
         app.MapGet("/v1.0/users/{user}/manager", (string user, HttpContext http) =>
         {
             fake.DirectoryReads.Enqueue(http.Request.Path.Value + http.Request.QueryString.Value);
+            if (fake.DirectoryNotGranted)
+            {
+                return NotGranted();
+            }
+
             if (Interlocked.Decrement(ref fake._unavailableDirectoryReads) >= 0)
             {
                 return Results.Text("""{"error":{"code":"serviceNotAvailable","message":"The service is temporarily unavailable."}}""", "application/json", statusCode: 503);
@@ -117,6 +128,11 @@ public sealed class FakeGraph : IAsyncDisposable
         app.MapGet("/v1.0/groups/{group}/transitiveMembers/graph.user", (string group, int? skip, HttpContext http) =>
         {
             fake.DirectoryReads.Enqueue(http.Request.Path.Value + http.Request.QueryString.Value);
+            if (fake.DirectoryNotGranted)
+            {
+                return NotGranted();
+            }
+
             if (!fake.Groups.TryGetValue(group, out var members))
             {
                 return Results.Text("""{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist or one of its queried reference-property objects are not present."}}""", "application/json", statusCode: 404);

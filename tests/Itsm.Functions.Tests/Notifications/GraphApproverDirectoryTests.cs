@@ -27,7 +27,19 @@ public sealed class GraphApproverDirectoryTests : IAsyncLifetime
     private GraphApproverDirectory Directory(bool enabled = true, string? homeTenant = null)
     {
         var services = new ServiceCollection().AddSingleton(_graph.CreateClient()).BuildServiceProvider();
-        return new GraphApproverDirectory(services, Options.Create(new GraphOptions { DirectoryManagers = enabled, DirectoryGroups = enabled }), new AuthOptions { TenantId = homeTenant });
+        return new GraphApproverDirectory(services, Options.Create(new GraphOptions { DirectoryManagers = enabled, DirectoryGroups = enabled }), new AuthOptions { TenantId = homeTenant }, Microsoft.Extensions.Logging.Abstractions.NullLogger<GraphApproverDirectory>.Instance);
+    }
+
+    [Fact]
+    public async Task Without_the_Graph_permission_the_approval_settings_name_the_people_instead_of_the_approval_failing()
+    {
+        _graph.Managers[Rita] = Mona;
+        _graph.Groups[Cab] = ["u1"];
+        _graph.DirectoryNotGranted = true;
+
+        Assert.Equal("mona-from-settings", await Directory().ManagerOfAsync("contoso", Rita, Data, CancellationToken.None));
+        Assert.Equal(["from-settings"], await Directory().GroupMembersAsync("contoso", Cab, GroupData, CancellationToken.None));
+        Assert.Equal(2, _graph.DirectoryReads.Count);
     }
 
     [Fact]
