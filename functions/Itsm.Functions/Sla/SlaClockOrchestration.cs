@@ -42,26 +42,15 @@ public sealed class SlaClockScheduler(ILogger<SlaClockScheduler> logger) : ITick
             return;
         }
 
-        foreach (var clock in after.Sla)
+        foreach (var clock in after.Sla.Where(c => !c.IsStopped && change.Before?.Sla.FirstOrDefault(b => b.Key == c.Key)?.Generation != c.Generation))
         {
-            var before = change.Before?.Sla.FirstOrDefault(c => c.Key == clock.Key);
-            if (before == clock)
-            {
-                continue;
-            }
-
             var instanceId = TicketSla.InstanceId(after.TenantId, after.Id, clock.Key, clock.Generation);
-            if (before is null || before.Generation != clock.Generation)
-            {
-                if (!clock.IsStopped)
-                {
-                    await durable.StartNewAsync(SlaClockOrchestrator.Name, instanceId, new SlaClockInput(after.TenantId, after.Id, clock.Key, clock.Generation), cancellationToken);
-                }
-            }
-            else
-            {
-                await durable.RaiseEventAsync(instanceId, SlaClockOrchestrator.ClockChangedEvent, after.Revision, cancellationToken);
-            }
+            await durable.StartNewAsync(SlaClockOrchestrator.Name, instanceId, new SlaClockInput(after.TenantId, after.Id, clock.Key, clock.Generation), cancellationToken);
+        }
+
+        foreach (var instanceId in change.Before is { } before ? MovedClocks(before, after) : [])
+        {
+            await durable.RaiseEventAsync(instanceId, SlaClockOrchestrator.ClockChangedEvent, after.Revision, cancellationToken);
         }
     }
 
