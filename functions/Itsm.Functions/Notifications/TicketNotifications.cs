@@ -34,8 +34,8 @@ public sealed class TicketNotifications(NotificationOutbox outbox, IDocumentStor
                     ActorId = change.Actor.UserId,
                     Values = new Dictionary<string, string>
                     {
-                        ["change.start"] = start.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-                        ["change.end"] = end.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                        ["change.start"] = start.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                        ["change.end"] = end.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
                     },
                 },
                 cancellationToken);
