@@ -7,7 +7,8 @@ if (ItsmCommands.TryRun(args, out var exitCode))
 
 try
 {
-    await ItsmApp.Build(args).RunAsync();
+    using var host = ItsmApp.StartedByFunctionsHost(args) ? ItsmApp.BuildFunctionsWorker(args) : ItsmApp.BuildStandalone(args);
+    await host.RunAsync();
     return 0;
 }
 catch (InvalidSettingsException ex)

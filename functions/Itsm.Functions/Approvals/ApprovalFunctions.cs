@@ -2,41 +2,48 @@ using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Approvals;
 
 /// <summary>The approvals API under <c>/api/approvals</c>, the approval page, and the tenant's approval settings.</summary>
-public static class ApprovalFunctions
+public sealed class ApprovalFunctions(HttpEndpoint http)
 {
-    public static FunctionCatalogBuilder MapApprovals(this FunctionCatalogBuilder functions) =>
-        functions
-            .MapApi("Approvals_Get", "GET", "approvals/{id}", GetAsync,
-                new ApiDocs("An approval: its levels, approvers, every decision (who, when, channel, comment, on behalf of) and the prompts sent (agents and the approval's approvers)."))
-            .MapApi("Tickets_Approvals", "GET", "tickets/{id}/approvals", ListForTicketAsync,
-                new ApiDocs("The approvals of a change or service request, oldest first (agents, and the requester of their own ticket, without the approvers' links)."))
-            .MapApi("Approvals_Decide", "POST", "approvals/{id}/decisions", DecideAsync,
-                new ApiDocs("Approve or reject as an approver (or an active delegate) of the open level: {verdict: Approve|Reject, comment?}."), durableClient: true)
-            .MapHttp("ApprovalPage_Show", "GET", "approval-page", ApprovalPage.ShowAsync,
-                docs: new ApiDocs("The approval page of a signed link (?t=): the change summary, risk and conflicts. Never decides.", RequiresToken: false))
-            .MapHttp("ApprovalPage_Decide", "POST", "approval-page", ApprovalPage.DecideAsync, durableClient: true,
-                docs: new ApiDocs("The approval page's form: decides once, for the signed-in person the link was sent to.", RequiresToken: false))
-            .MapApi("Admin_GetApprovalSettings", "GET", "admin/approvals/settings", GetSettingsAsync,
-                new ApiDocs("The tenant's approval policies, groups, managers and delegations."))
-            .MapApi("Admin_PutApprovalSettings", "PUT", "admin/approvals/settings", PutSettingsAsync,
-                new ApiDocs("Replace the tenant's approval policies, groups, managers and delegations (admins)."));
+    [Function("Approvals_Get")]
+    [ApiDoc("An approval: its levels, approvers, every decision (who, when, channel, comment, on behalf of) and the prompts sent (agents and the approval's approvers).")]
+    public Task<IResult> ApprovalsGet([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "approvals/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, GetAsync);
 
-    public static IServiceCollection AddApprovals(this IServiceCollection services)
-    {
-        services.TryAddSingleton<IApprovalNotifier, RecordedApprovalNotifier>();
-        services.TryAddSingleton<IApproverDirectory, SettingsApproverDirectory>();
-        return services
-            .AddSingleton<ApprovalStore>()
-            .AddSingleton<Tickets.ITicketWriteRule, ServiceRequestApprovalGate>()
-            .AddSingleton<Tickets.ITicketTransitionGuard, ApprovalTransitionGuard>()
-            .AddSingleton<ApprovalLinks>()
-            .AddSingleton<ApprovalDecisions>()
-            .AddSingleton<Tickets.ITicketChangeObserver, ApprovalStarter>();
-    }
+    [Function("Tickets_Approvals")]
+    [ApiDoc("The approvals of a change or service request, oldest first (agents, and the requester of their own ticket, without the approvers' links).")]
+    public Task<IResult> TicketsApprovals([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{id}/approvals")] HttpRequest req) =>
+        http.ApiAsync(req, ListForTicketAsync);
+
+    [Function("Approvals_Decide")]
+    [ApiDoc("Approve or reject as an approver (or an active delegate) of the open level: {verdict: Approve|Reject, comment?}.")]
+    public Task<IResult> ApprovalsDecide([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "approvals/{id}/decisions")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+        http.ApiAsync(req, DecideAsync, durable);
+
+    [Function("ApprovalPage_Show")]
+    [ApiDoc("The approval page of a signed link (?t=): the change summary, risk and conflicts. Never decides.", RequiresToken = false)]
+    public Task<IResult> ApprovalPageShow([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "approval-page")] HttpRequest req) =>
+        http.PublicAsync(req, ApprovalPage.ShowAsync);
+
+    [Function("ApprovalPage_Decide")]
+    [ApiDoc("The approval page's form: decides once, for the signed-in person the link was sent to.", RequiresToken = false)]
+    public Task<IResult> ApprovalPageDecide([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "approval-page")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+        http.PublicAsync(req, ApprovalPage.DecideAsync, durable);
+
+    [Function("Admin_GetApprovalSettings")]
+    [ApiDoc("The tenant's approval policies, groups, managers and delegations.")]
+    public Task<IResult> AdminGetApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/approvals/settings")] HttpRequest req) =>
+        http.ApiAsync(req, GetSettingsAsync);
+
+    [Function("Admin_PutApprovalSettings")]
+    [ApiDoc("Replace the tenant's approval policies, groups, managers and delegations (admins).")]
+    public Task<IResult> AdminPutApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/approvals/settings")] HttpRequest req) =>
+        http.ApiAsync(req, PutSettingsAsync);
 
     private static async Task<HttpResponseOutput> GetAsync(ApiContext api)
     {
@@ -135,4 +142,21 @@ public static class ApprovalFunctions
     }
 
     private static bool IsId(string id) => id.Length is > 0 and <= 100 && !id.Contains(DocumentKey.LevelSeparator, StringComparison.Ordinal);
+}
+
+/// <summary>The feature's services.</summary>
+public static class ApprovalFeature
+{
+    public static IServiceCollection AddApprovals(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IApprovalNotifier, RecordedApprovalNotifier>();
+        services.TryAddSingleton<IApproverDirectory, SettingsApproverDirectory>();
+        return services
+            .AddSingleton<ApprovalStore>()
+            .AddSingleton<Tickets.ITicketWriteRule, ServiceRequestApprovalGate>()
+            .AddSingleton<Tickets.ITicketTransitionGuard, ApprovalTransitionGuard>()
+            .AddSingleton<ApprovalLinks>()
+            .AddSingleton<ApprovalDecisions>()
+            .AddSingleton<Tickets.ITicketChangeObserver, ApprovalStarter>();
+    }
 }

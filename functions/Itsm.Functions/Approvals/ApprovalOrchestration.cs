@@ -1,17 +1,17 @@
 using System.Text.Json;
-using Itsm.Durable;
-using Itsm.Durable.Client;
 using Itsm.Functions.Changes;
+using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Approvals;
 
 public sealed record ApprovalInput(string TenantId, string ApprovalId, string TicketId, string PolicyId);
-
-public sealed record AdvanceInput(ApprovalInput Approval, DateTimeOffset Now);
 
 /// <summary>What one wake-up found: finished (with the state), or when to wake next (null: only an answer wakes it).</summary>
 public sealed record ApprovalWake(bool Finished, DateTimeOffset? WakeAt, ApprovalState State);
@@ -43,7 +43,7 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
     {
         for (var wakes = 0; wakes < WakesPerExecution; wakes++)
         {
-            var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, new AdvanceInput(input, new DateTimeOffset(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc))), Retry);
+            var wake = await context.CallActivityAsync<ApprovalWake>(AdvanceApprovalActivity.Name, input, Retry);
             if (wake.Finished)
             {
                 var outcome = await context.CallActivityAsync<ApprovalOutcome>(ApplyApprovalOutcomeActivity.Name, input, Retry);
@@ -63,15 +63,8 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
                 continue;
             }
 
-            var delay = at.UtcDateTime - context.CurrentUtcDateTime;
-            try
-            {
-                await context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEvent, delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1));
-            }
-            catch (TimeoutException)
-            {
-                // A reminder or a timeout is due: the next advance acts on it.
-            }
+            // An answer, or a reminder or timeout falling due: either way the next advance acts on it.
+            await context.WaitForEventUntilAsync<ApprovalDecisionEvent>(DecisionEvent, at);
         }
 
         context.ContinueAsNew(input);
@@ -81,7 +74,7 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
 
 /// <summary>
 /// Creates the approval record on the first call, then applies <see cref="ApprovalRules.Advance"/> at the
-/// orchestration's instant, writes the record with its ETag and sends the new prompts. Safe to run twice.
+/// current instant of the app's clock, writes the record with its ETag and sends the new prompts. Safe to run twice.
 /// </summary>
 public sealed class AdvanceApprovalActivity(
     ApprovalStore store,
@@ -90,21 +83,23 @@ public sealed class AdvanceApprovalActivity(
     IChangeCmdb cmdb,
     ApprovalLinks links,
     IApprovalNotifier notifier,
-    IApproverDirectory directory) : TaskActivity<AdvanceInput, ApprovalWake>
+    IApproverDirectory directory,
+    TimeProvider time) : TaskActivity<ApprovalInput, ApprovalWake>
 {
     public const string Name = "Approval_Advance";
     private const int MaxConflictRetries = 10;
 
-    public override async Task<ApprovalWake> RunAsync(TaskActivityContext context, AdvanceInput input)
+    public override async Task<ApprovalWake> RunAsync(TaskActivityContext context, ApprovalInput input)
     {
-        var ct = context.CancellationToken;
-        var approval = input.Approval;
+        var ct = CancellationToken.None;
+        var approval = input;
+        var now = time.GetUtcNow();
         for (var attempt = 0; ; attempt++)
         {
             var stored = await store.ReadAsync(approval.TenantId, approval.ApprovalId, ct);
             if (stored is null)
             {
-                var created = await CreateAsync(approval, input.Now, ct);
+                var created = await CreateAsync(approval, now, ct);
                 if (created is null)
                 {
                     return new ApprovalWake(true, null, ApprovalState.Rejected);
@@ -124,14 +119,14 @@ public sealed class AdvanceApprovalActivity(
             var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
             var people = await ResolveSourcesAsync(record, ticket, ct);
             var step = ApprovalSubjects.AwaitsApproval(ticket)
-                ? ApprovalRules.Advance(record, input.Now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, input.Now))
-                : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", input.Now), [], null);
+                ? ApprovalRules.Advance(record, now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, now))
+                : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", now), [], null);
             if (ReferenceEquals(step.Record, record))
             {
                 return Wake(record, step.WakeAt);
             }
 
-            var prompts = step.Prompts.Select(p => Prompt(step.Record, p, input.Now)).ToArray();
+            var prompts = step.Prompts.Select(p => Prompt(step.Record, p, now)).ToArray();
             var next = step.Record with { Prompts = [.. step.Record.Prompts, .. prompts] };
             try
             {
@@ -255,7 +250,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
 
     public override async Task<ApprovalOutcome> RunAsync(TaskActivityContext context, ApprovalInput input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         for (var attempt = 0; ; attempt++)
         {
             var record = await store.ReadAsync(input.TenantId, input.ApprovalId, ct);
@@ -368,7 +363,7 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
             // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it.
             foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
             {
-                await wake.RaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+                await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
             }
 
             return;
@@ -387,7 +382,7 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
             return;
         }
 
-        await durable.StartNewAsync(ApprovalOrchestrator.Name, ApprovalOrchestrator.InstanceId(after.TenantId, approvalId), new ApprovalInput(after.TenantId, approvalId, after.Id, policy.Id), cancellationToken);
+        await durable.StartOnceAsync(ApprovalOrchestrator.Name, ApprovalOrchestrator.InstanceId(after.TenantId, approvalId), new ApprovalInput(after.TenantId, approvalId, after.Id, policy.Id), cancellationToken);
     }
 
     private async Task RecordPreApprovedAsync(Ticket ticket, string approvalId, DateTimeOffset at, CancellationToken cancellationToken)
@@ -444,13 +439,20 @@ public sealed class RecordedApprovalNotifier : IApprovalNotifier
     public Task DecidedAsync(ApprovalRecord approval, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-public static class ApprovalDurableFunctions
+/// <summary>The Durable functions of approvals.</summary>
+public sealed class ApprovalDurableFunctions(IServiceProvider services)
 {
-    public static DurableFunctionRegistry AddApprovals(this DurableFunctionRegistry registry) =>
-        registry
-            .AddOrchestrator<ApprovalOrchestrator>(ApprovalOrchestrator.Name)
-            .AddActivity<AdvanceApprovalActivity>(AdvanceApprovalActivity.Name)
-            .AddActivity<ApplyApprovalOutcomeActivity>(ApplyApprovalOutcomeActivity.Name);
+    [Function(ApprovalOrchestrator.Name)]
+    public static Task<string> Approval([OrchestrationTrigger] TaskOrchestrationContext context, ApprovalInput input) =>
+        new ApprovalOrchestrator().RunAsync(context, input);
+
+    [Function(AdvanceApprovalActivity.Name)]
+    public Task<ApprovalWake> AdvanceApproval([ActivityTrigger] ApprovalInput input, string instanceId) =>
+        services.RunActivityAsync<AdvanceApprovalActivity, ApprovalInput, ApprovalWake>(AdvanceApprovalActivity.Name, instanceId, input);
+
+    [Function(ApplyApprovalOutcomeActivity.Name)]
+    public Task<ApprovalOutcome> ApplyApprovalOutcome([ActivityTrigger] ApprovalInput input, string instanceId) =>
+        services.RunActivityAsync<ApplyApprovalOutcomeActivity, ApprovalInput, ApprovalOutcome>(ApplyApprovalOutcomeActivity.Name, instanceId, input);
 }
 
 /// <summary>Records answers (API, approval page) and overrides, and wakes the orchestration.</summary>
@@ -459,7 +461,7 @@ public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
     private const int MaxConflictRetries = 10;
 
     public async Task<(ApprovalRecord? Record, AnswerRefusal? Refusal)> AnswerAsync(
-        string tenantId, string approvalId, string user, ApprovalVerdict verdict, string channel, string? comment, int? level, string? linkId, IDurableClient durable, CancellationToken ct)
+        string tenantId, string approvalId, string user, ApprovalVerdict verdict, string channel, string? comment, int? level, string? linkId, DurableTaskClient durable, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -485,13 +487,13 @@ public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
                 continue;
             }
 
-            await durable.RaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, approvalId), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(slot!.UserId, user, verdict, channel), ct);
+            await durable.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, approvalId), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(slot!.UserId, user, verdict, channel), ct);
             return (next, null);
         }
     }
 
     /// <summary>An emergency change overrides the conflicts that block its approval; the reason is recorded.</summary>
-    public async Task<(ApprovalRecord? Record, AnswerRefusal? Refusal)> OverrideAsync(string tenantId, string ticketId, CallerPrincipal caller, string reason, IDurableClient durable, CancellationToken ct)
+    public async Task<(ApprovalRecord? Record, AnswerRefusal? Refusal)> OverrideAsync(string tenantId, string ticketId, CallerPrincipal caller, string reason, DurableTaskClient durable, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -517,7 +519,7 @@ public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
                 continue;
             }
 
-            await durable.RaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, next.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(caller.UserId, caller.UserId, null, "override"), ct);
+            await durable.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(tenantId, next.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(caller.UserId, caller.UserId, null, "override"), ct);
             return (next, null);
         }
     }

@@ -2,55 +2,93 @@ using System.Text.Json.Nodes;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Cmdb;
 
 /// <summary>The CMDB API: configuration items under <c>/api/cis</c>, classes and CSV import/export under <c>/api/cmdb</c>.</summary>
-public static class CmdbFunctions
+public sealed class CmdbFunctions(HttpEndpoint http)
 {
-    public static FunctionCatalogBuilder MapCmdb(this FunctionCatalogBuilder functions) =>
-        functions
-            .MapApi("Cis_Create", "POST", "cis", api => Service(api).CreateAsync(api),
-                new ApiDocs("Create a configuration item (agents); attributes are validated against its class.", 201, "CiInput", "ConfigurationItem"))
-            .MapApi("Cis_List", "GET", "cis", api => Service(api).ListAsync(api),
-                new ApiDocs("List configuration items with filters, a sort and a continuation token (agents).", ResponseSchema: "CiPage", QueryParameters: CiListQuery.Parameters))
-            .MapApi("Cis_Get", "GET", "cis/{id}", api => Service(api).GetAsync(api, Id(api)),
-                new ApiDocs("Read a configuration item; the ETag header is its version.", ResponseSchema: "ConfigurationItem"))
-            .MapApi("Cis_Update", "PATCH", "cis/{id}", api => Service(api).PatchAsync(api, Id(api)),
-                new ApiDocs("Change fields (JSON merge patch; If-Match required; class and externalKey are fixed).", RequestSchema: "CiInput", ResponseSchema: "ConfigurationItem"))
-            .MapApi("Cis_History", "GET", "cis/{id}/history", api => Service(api).HistoryAsync(api, Id(api)),
-                new ApiDocs("The CI's audit trail, relationship changes included."))
-            .MapApi("Cis_Relationships", "GET", "cis/{id}/relationships", api => Service(api).RelationshipsAsync(api, Id(api)),
-                new ApiDocs("The CI's relationships, ?direction=out|in|both.", QueryParameters: ["direction", "continuationToken"]))
-            .MapApi("Cis_Relate", "POST", "cis/{id}/relationships", api => Service(api).AddRelationshipAsync(api, Id(api)),
-                new ApiDocs("Relate this CI (the source) to a target CI with a type.", 201, "CiRelationshipInput"))
-            .MapApi("Cis_Unrelate", "DELETE", "cis/{id}/relationships/{relationshipId}", api => Service(api).RemoveRelationshipAsync(api, Id(api), api.Request.RouteValue("relationshipId") ?? ""),
-                new ApiDocs("Remove a relationship (both of its ends).", 204))
-            .MapApi("Cis_Impact", "GET", "cis/{id}/impact", api => Service(api).ImpactAsync(api, Id(api)),
-                new ApiDocs("Impact analysis: CIs affected (up) or depended on (down), with depth, type filter and paths.", QueryParameters: ["direction", "depth", "types"]))
-            .MapApi("Cis_Tickets", "GET", "cis/{id}/tickets", api => Service(api).TicketsOfCiAsync(api, Id(api)),
-                new ApiDocs("Open incidents, problems, requests and changes that name this CI."))
-            .MapApi("Tickets_AffectedServices", "GET", "tickets/{id}/affected-services", api => Service(api).TicketImpactAsync(api, Id(api)),
-                new ApiDocs("The business services affected through the ticket's configuration items (agents)."))
-            .MapApi("Cmdb_ListClasses", "GET", "cmdb/classes", api => Service(api).ListClassesAsync(api),
-                new ApiDocs("The built-in and tenant CI classes with their typed attributes."))
-            .MapApi("Cmdb_PutClass", "PUT", "cmdb/classes/{name}", api => Service(api).PutClassAsync(api, api.Request.RouteValue("name") ?? ""),
-                new ApiDocs("Define or replace a tenant CI class (admins).", RequestSchema: "CiClassDefinition"))
-            .MapApi("Cmdb_StartImport", "POST", "cmdb/imports", api => api.Services.GetRequiredService<CmdbImportJobs>().StartAsync(api),
-                new ApiDocs("Upload a CSV of CIs or relationships (?kind=cis|relationships&dryRun=true): 202 and an import job.", 202, QueryParameters: ["kind", "dryRun"]), durableClient: true)
-            .MapApi("Cmdb_GetImport", "GET", "cmdb/imports/{id}", api => api.Services.GetRequiredService<CmdbImportJobs>().GetAsync(api, Id(api)),
-                new ApiDocs("An import job: status, progress, counts and the rejected rows (row, column, reason)."), durableClient: true)
-            .MapApi("Cmdb_Export", "GET", "cmdb/export/{kind}", ExportAsync,
-                new ApiDocs("Export the CIs or relationships as CSV (kind cis or relationships), re-importable."));
+    [Function("Cis_Create")]
+    [ApiDoc("Create a configuration item (agents); attributes are validated against its class.", SuccessStatus = 201, RequestSchema = "CiInput", ResponseSchema = "ConfigurationItem")]
+    public Task<IResult> CisCreate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "cis")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).CreateAsync(api));
 
-    public static IServiceCollection AddCmdb(this IServiceCollection services)
-    {
-        services.AddSingleton<CmdbStore>().AddSingleton<CmdbService>().AddSingleton<CmdbImporter>().AddSingleton<CmdbImportJobs>();
+    [Function("Cis_List")]
+    [ApiDoc("List configuration items with filters, a sort and a continuation token (agents).", ResponseSchema = "CiPage", QueryParametersOf = typeof(CiListQuery))]
+    public Task<IResult> CisList([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).ListAsync(api));
 
-        // Change management's CMDB port: this one unless something registered another before (tests register fakes).
-        services.TryAddSingleton<Changes.IChangeCmdb, CmdbForChanges>();
-        return services;
-    }
+    [Function("Cis_Get")]
+    [ApiDoc("Read a configuration item; the ETag header is its version.", ResponseSchema = "ConfigurationItem")]
+    public Task<IResult> CisGet([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).GetAsync(api, Id(api)));
+
+    [Function("Cis_Update")]
+    [ApiDoc("Change fields (JSON merge patch; If-Match required; class and externalKey are fixed).", RequestSchema = "CiInput", ResponseSchema = "ConfigurationItem")]
+    public Task<IResult> CisUpdate([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "cis/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).PatchAsync(api, Id(api)));
+
+    [Function("Cis_History")]
+    [ApiDoc("The CI's audit trail, relationship changes included.")]
+    public Task<IResult> CisHistory([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis/{id}/history")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).HistoryAsync(api, Id(api)));
+
+    [Function("Cis_Relationships")]
+    [ApiDoc("The CI's relationships, ?direction=out|in|both.", QueryParameters = ["direction", "continuationToken"])]
+    public Task<IResult> CisRelationships([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis/{id}/relationships")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).RelationshipsAsync(api, Id(api)));
+
+    [Function("Cis_Relate")]
+    [ApiDoc("Relate this CI (the source) to a target CI with a type.", SuccessStatus = 201, RequestSchema = "CiRelationshipInput")]
+    public Task<IResult> CisRelate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "cis/{id}/relationships")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).AddRelationshipAsync(api, Id(api)));
+
+    [Function("Cis_Unrelate")]
+    [ApiDoc("Remove a relationship (both of its ends).", SuccessStatus = 204)]
+    public Task<IResult> CisUnrelate([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "cis/{id}/relationships/{relationshipId}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).RemoveRelationshipAsync(api, Id(api), api.Request.RouteValue("relationshipId") ?? ""));
+
+    [Function("Cis_Impact")]
+    [ApiDoc("Impact analysis: CIs affected (up) or depended on (down), with depth, type filter and paths.", QueryParameters = ["direction", "depth", "types"])]
+    public Task<IResult> CisImpact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis/{id}/impact")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).ImpactAsync(api, Id(api)));
+
+    [Function("Cis_Tickets")]
+    [ApiDoc("Open incidents, problems, requests and changes that name this CI.")]
+    public Task<IResult> CisTickets([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cis/{id}/tickets")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).TicketsOfCiAsync(api, Id(api)));
+
+    [Function("Tickets_AffectedServices")]
+    [ApiDoc("The business services affected through the ticket's configuration items (agents).")]
+    public Task<IResult> TicketsAffectedServices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{id}/affected-services")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).TicketImpactAsync(api, Id(api)));
+
+    [Function("Cmdb_ListClasses")]
+    [ApiDoc("The built-in and tenant CI classes with their typed attributes.")]
+    public Task<IResult> CmdbListClasses([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cmdb/classes")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).ListClassesAsync(api));
+
+    [Function("Cmdb_PutClass")]
+    [ApiDoc("Define or replace a tenant CI class (admins).", RequestSchema = "CiClassDefinition")]
+    public Task<IResult> CmdbPutClass([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "cmdb/classes/{name}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).PutClassAsync(api, api.Request.RouteValue("name") ?? ""));
+
+    [Function("Cmdb_StartImport")]
+    [ApiDoc("Upload a CSV of CIs or relationships (?kind=cis|relationships&dryRun=true): 202 and an import job.", SuccessStatus = 202, QueryParameters = ["kind", "dryRun"])]
+    public Task<IResult> CmdbStartImport([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "cmdb/imports")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+        http.ApiAsync(req, api => api.Services.GetRequiredService<CmdbImportJobs>().StartAsync(api), durable);
+
+    [Function("Cmdb_GetImport")]
+    [ApiDoc("An import job: status, progress, counts and the rejected rows (row, column, reason).")]
+    public Task<IResult> CmdbGetImport([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cmdb/imports/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+        http.ApiAsync(req, api => api.Services.GetRequiredService<CmdbImportJobs>().GetAsync(api, Id(api)), durable);
+
+    [Function("Cmdb_Export")]
+    [ApiDoc("Export the CIs or relationships as CSV (kind cis or relationships), re-importable.")]
+    public Task<IResult> CmdbExport([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "cmdb/export/{kind}")] HttpRequest req) =>
+        http.ApiAsync(req, ExportAsync);
 
     private static async Task<HttpResponseOutput> ExportAsync(ApiContext api)
     {
@@ -132,5 +170,18 @@ public static class CmdbSchemas
             },
         });
         yield return new("CiClassDefinition", schema(typeof(CiClassDefinition)));
+    }
+}
+
+/// <summary>The feature's services.</summary>
+public static class CmdbFeature
+{
+    public static IServiceCollection AddCmdb(this IServiceCollection services)
+    {
+        services.AddSingleton<CmdbStore>().AddSingleton<CmdbService>().AddSingleton<CmdbImporter>().AddSingleton<CmdbImportJobs>();
+
+        // Change management's CMDB port: this one unless something registered another before (tests register fakes).
+        services.TryAddSingleton<Changes.IChangeCmdb, CmdbForChanges>();
+        return services;
     }
 }

@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
-using Itsm.Durable;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Storage;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Cmdb;
 
@@ -124,7 +126,7 @@ public sealed class ImportChunkActivity(CmdbImportJobs jobs, CmdbImporter import
 
     public override async Task<int> RunAsync(TaskActivityContext context, ImportJobInput input)
     {
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         if (await jobs.ReadResultAsync(input.TenantId, input.JobId, input.Next, ct) is not null)
         {
             return 0;
@@ -144,10 +146,10 @@ public sealed class CompleteImportActivity(CmdbImportJobs jobs, TimeProvider tim
 
     public override async Task<int> RunAsync(TaskActivityContext context, ImportJobInput input)
     {
-        var job = await jobs.ReadAsync(input.TenantId, input.JobId, context.CancellationToken);
+        var job = await jobs.ReadAsync(input.TenantId, input.JobId, CancellationToken.None);
         if (job is { Document.Status: ImportJobStatus.Running })
         {
-            await jobs.Store.ReplaceAsync(CmdbImportJobs.Imports, job.Key, job.Document with { Status = ImportJobStatus.Completed, CompletedAt = time.GetUtcNow() }, job.ETag, context.CancellationToken);
+            await jobs.Store.ReplaceAsync(CmdbImportJobs.Imports, job.Key, job.Document with { Status = ImportJobStatus.Completed, CompletedAt = time.GetUtcNow() }, job.ETag, CancellationToken.None);
         }
 
         return 0;
@@ -261,7 +263,7 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
             TotalRows = items.Count, Chunks = chunks.Count, Status = ImportJobStatus.Running, CreatedAt = time.GetUtcNow(),
         };
         await store.CreateAsync(Imports, Key(tenantId, jobId, jobId), job, api.CancellationToken);
-        await api.Http.DurableClient().StartNewAsync(CmdbImportOrchestrator.Name, CmdbImportOrchestrator.InstanceId(tenantId, jobId), new ImportJobInput(tenantId, jobId, chunks.Count), api.CancellationToken);
+        await api.Http.DurableClient().StartOnceAsync(CmdbImportOrchestrator.Name, CmdbImportOrchestrator.InstanceId(tenantId, jobId), new ImportJobInput(tenantId, jobId, chunks.Count), api.CancellationToken);
         return HttpResults.JsonBody(202, await ViewAsync(job, api.CancellationToken), new Dictionary<string, string> { ["Location"] = $"/api/cmdb/imports/{jobId}" });
     }
 
@@ -280,7 +282,7 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
 
         var document = job.Document;
         if (document.Status == ImportJobStatus.Running
-            && await api.Http.DurableClient().GetStatusAsync(CmdbImportOrchestrator.InstanceId(document.TenantId, document.Id), showInput: false, api.CancellationToken) is { RuntimeStatus: "Failed" or "Terminated" or "Canceled" })
+            && await api.Http.DurableClient().GetInstanceAsync(CmdbImportOrchestrator.InstanceId(document.TenantId, document.Id), getInputsAndOutputs: false, api.CancellationToken) is { RuntimeStatus: OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated })
         {
             document = document with { Status = ImportJobStatus.Failed };
         }
@@ -352,11 +354,18 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
     }
 }
 
-public static class CmdbDurableFunctions
+/// <summary>The Durable functions of CMDB imports.</summary>
+public sealed class CmdbDurableFunctions(IServiceProvider services)
 {
-    public static DurableFunctionRegistry AddCmdbImports(this DurableFunctionRegistry registry) =>
-        registry
-            .AddOrchestrator<CmdbImportOrchestrator>(CmdbImportOrchestrator.Name)
-            .AddActivity<ImportChunkActivity>(ImportChunkActivity.Name)
-            .AddActivity<CompleteImportActivity>(CompleteImportActivity.Name);
+    [Function(CmdbImportOrchestrator.Name)]
+    public static Task<int> CmdbImport([OrchestrationTrigger] TaskOrchestrationContext context, ImportJobInput input) =>
+        new CmdbImportOrchestrator().RunAsync(context, input);
+
+    [Function(ImportChunkActivity.Name)]
+    public Task<int> ImportChunk([ActivityTrigger] ImportJobInput input, string instanceId) =>
+        services.RunActivityAsync<ImportChunkActivity, ImportJobInput, int>(ImportChunkActivity.Name, instanceId, input);
+
+    [Function(CompleteImportActivity.Name)]
+    public Task<int> CompleteImport([ActivityTrigger] ImportJobInput input, string instanceId) =>
+        services.RunActivityAsync<CompleteImportActivity, ImportJobInput, int>(CompleteImportActivity.Name, instanceId, input);
 }

@@ -1,13 +1,15 @@
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Storage.Sqlite;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Health;
 
-public static class HealthFunctions
+public sealed class HealthFunctions(HttpEndpoint http)
 {
-    public static FunctionCatalogBuilder MapHealth(this FunctionCatalogBuilder functions) =>
-        functions.MapHttp("Health", "GET", "health", GetHealthAsync, docs: new ApiDocs("Version, mode and whether the store answers.", ResponseSchema: "HealthReport", RequiresToken: false));
+    [Function("Health"), ApiDoc("Version, mode and whether the store answers.", ResponseSchema = "HealthReport", RequiresToken = false)]
+    public Task<IResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req) =>
+        http.PublicAsync(req, GetHealthAsync);
 
     private static async Task<HttpResponseOutput> GetHealthAsync(HttpFunctionContext context)
     {

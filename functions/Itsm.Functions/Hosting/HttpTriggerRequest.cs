@@ -1,12 +1,13 @@
+using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Itsm.Functions.Hosting;
 
 /// <summary>
-/// The HTTP request object the Functions host places in <c>Data.&lt;triggerName&gt;</c> for an HTTP-triggered
-/// function: <c>{Url, Method, Query, Headers, Params, Identities, Body}</c>.
+/// What an HTTP function's handler reads of its request: URL, method, query, headers, route values and the body as
+/// text (base64 for binary media types), read once within the size limit. Built the same way in both hosts from
+/// ASP.NET Core's <see cref="HttpRequest"/>.
 /// </summary>
 public sealed record HttpTriggerRequest(
     string Url,
@@ -23,160 +24,92 @@ public sealed record HttpTriggerRequest(
 
     public string? RouteValue(string name) => Params.TryGetValue(name, out var value) ? value : null;
 
-    public static HttpTriggerRequest Parse(JsonElement element)
+    /// <summary>Reads <paramref name="request"/>; null when its body is larger than <paramref name="maxBodyBytes"/>.</summary>
+    public static async Task<HttpTriggerRequest?> ReadAsync(HttpRequest request, int maxBodyBytes, CancellationToken cancellationToken)
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        var body = await ReadBodyAsync(request, maxBodyBytes, cancellationToken);
+        if (body is null)
         {
-            throw new EnvelopeFormatException("The HTTP trigger value must be a JSON object.");
+            return null;
         }
 
-        string url = "", method = "";
-        string? body = null;
-        var query = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var headers = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
-        var routeParams = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var property in element.EnumerateObject())
+        var url = $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{request.QueryString}";
+        var query = request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        var headers = request.Headers.ToDictionary(
+            h => h.Key,
+            h => (IReadOnlyList<string>)h.Value.Select(v => v ?? "").ToArray(),
+            StringComparer.OrdinalIgnoreCase);
+        var routeValues = request.RouteValues
+            .Where(r => r.Value is not null)
+            .ToDictionary(r => r.Key, r => Convert.ToString(r.Value, CultureInfo.InvariantCulture)!, StringComparer.OrdinalIgnoreCase);
+        string? text = null;
+        if (body.Length > 0)
         {
-            switch (property.Name.ToUpperInvariant())
-            {
-                case "URL":
-                    url = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : "";
-                    break;
-                case "METHOD":
-                    method = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()!.ToUpperInvariant() : "";
-                    break;
-                case "BODY":
-                    body = property.Value.ValueKind switch
-                    {
-                        JsonValueKind.String => property.Value.GetString(),
-                        JsonValueKind.Null or JsonValueKind.Undefined => null,
-                        _ => property.Value.GetRawText(),
-                    };
-                    break;
-                case "QUERY":
-                    ReadStringMap(property.Value, query);
-                    break;
-                case "PARAMS":
-                    ReadStringMap(property.Value, routeParams);
-                    break;
-                case "HEADERS":
-                    if (property.Value.ValueKind == JsonValueKind.Object)
-                    {
-                        foreach (var header in property.Value.EnumerateObject())
-                        {
-                            headers[header.Name] = header.Value.ValueKind switch
-                            {
-                                JsonValueKind.Array => header.Value.EnumerateArray().Select(v => v.ToString()).ToArray(),
-                                JsonValueKind.String => [header.Value.GetString()!],
-                                _ => [header.Value.GetRawText()],
-                            };
-                        }
-                    }
+            var mediaType = request.ContentType?.Split(';')[0].Trim() ?? "";
+            var binary = mediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)
+                || mediaType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase);
+            text = binary ? Convert.ToBase64String(body) : Encoding.UTF8.GetString(body);
+        }
 
-                    break;
+        return new HttpTriggerRequest(url, request.Method.ToUpperInvariant(), query, headers, routeValues, text);
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        var sizeFeature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = limit + 1;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        try
+        {
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
             }
         }
-
-        if (method.Length == 0)
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new EnvelopeFormatException("The HTTP trigger value has no 'Method'.");
+            return null;
         }
 
-        return new HttpTriggerRequest(url, method, query, headers, routeParams, body);
-    }
-
-    public JsonObject ToJson()
-    {
-        var headers = new JsonObject();
-        foreach (var (name, values) in Headers)
-        {
-            headers[name] = new JsonArray(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
-        }
-
-        return new JsonObject
-        {
-            ["Url"] = Url,
-            ["Method"] = Method,
-            ["Query"] = ToJsonObject(Query),
-            ["Headers"] = headers,
-            ["Params"] = ToJsonObject(Params),
-            ["Identities"] = new JsonArray(),
-            ["Body"] = Body,
-        };
-    }
-
-    private static JsonObject ToJsonObject(IReadOnlyDictionary<string, string> map)
-    {
-        var json = new JsonObject();
-        foreach (var (key, value) in map)
-        {
-            json[key] = value;
-        }
-
-        return json;
-    }
-
-    private static void ReadStringMap(JsonElement element, Dictionary<string, string> target)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            return;
-        }
-
-        foreach (var entry in element.EnumerateObject())
-        {
-            target[entry.Name] = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : entry.Value.GetRawText();
-        }
+        return buffer.ToArray();
     }
 }
 
-/// <summary>The <c>http</c> output binding value: <c>{statusCode, headers, body}</c>, body always a string.</summary>
-public sealed record HttpResponseOutput(int StatusCode, IReadOnlyDictionary<string, string> Headers, string? Body)
+/// <summary>An HTTP function's answer: status, headers and a text body. Functions return it as an <see cref="IResult"/>.</summary>
+public sealed record HttpResponseOutput(int StatusCode, IReadOnlyDictionary<string, string> Headers, string? Body) : IResult
 {
-    public JsonObject ToJson()
+    public byte[] BodyBytes() => Body is null ? [] : Encoding.UTF8.GetBytes(Body);
+
+    public async Task ExecuteAsync(HttpContext httpContext)
     {
-        var headers = new JsonObject();
+        var response = httpContext.Response;
+        response.StatusCode = StatusCode;
         foreach (var (name, value) in Headers)
         {
-            headers[name] = value;
+            response.Headers[name] = value;
         }
 
-        return new JsonObject { ["statusCode"] = StatusCode, ["headers"] = headers, ["body"] = Body };
-    }
-
-    public static HttpResponseOutput Parse(JsonNode? node)
-    {
-        if (node is not JsonObject json)
+        if (Body is not null)
         {
-            throw new EnvelopeFormatException("The http output must be a JSON object.");
+            var bytes = BodyBytes();
+            response.ContentLength = bytes.Length;
+            await response.Body.WriteAsync(bytes, httpContext.RequestAborted);
         }
-
-        var status = 200;
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        string? body = null;
-        foreach (var (key, value) in json)
-        {
-            switch (key.ToUpperInvariant())
-            {
-                case "STATUSCODE":
-                    status = value is JsonValue v && v.TryGetValue<int>(out var code) ? code
-                        : int.TryParse(value?.ToString(), out var parsed) ? parsed : 200;
-                    break;
-                case "HEADERS" when value is JsonObject h:
-                    foreach (var (name, headerValue) in h)
-                    {
-                        headers[name] = headerValue?.ToString() ?? "";
-                    }
-
-                    break;
-                case "BODY":
-                    body = value is JsonValue s && s.TryGetValue<string>(out var text) ? text : value?.ToJsonString();
-                    break;
-            }
-        }
-
-        return new HttpResponseOutput(status, headers, body);
     }
-
-    public byte[] BodyBytes() => Body is null ? [] : Encoding.UTF8.GetBytes(Body);
 }

@@ -5,16 +5,17 @@ using Itsm.Functions.Storage;
 using Itsm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Itsm.Functions.Hosting;
 
 public enum HostMode
 {
-    /// <summary>Started by the Azure Functions host; serves the custom-handler protocol only.</summary>
-    CustomHandler,
+    /// <summary>The Azure Functions host started this process as its isolated worker.</summary>
+    FunctionsHost,
 
-    /// <summary>Hosts its own HTTP, queue and timer triggers and stores everything in SQLite.</summary>
+    /// <summary>No Functions host: the app serves HTTP, runs its queue, timers and orchestrations itself, on SQLite.</summary>
     Standalone,
 }
 
@@ -26,94 +27,92 @@ public static class ItsmApp
     public static string Version { get; } =
         typeof(ItsmApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>
+    /// Whether the Functions host started this process. The host starts its worker with the address of its gRPC
+    /// channel and a worker id on the command line (<c>--functions-worker-id</c>, and <c>--workerId</c> for older
+    /// workers); nobody else passes them, so without them the process is standalone.
+    /// </summary>
+    public static bool StartedByFunctionsHost(IReadOnlyList<string> args) =>
+        args.Any(a => a is "--functions-worker-id" or "--workerId");
+
+    /// <summary>The isolated worker, for the Functions host: the SDK finds the functions from their attributes.</summary>
+    public static IHost BuildFunctionsWorker(string[] args)
+    {
+        var builder = FunctionsApplication.CreateBuilder(args);
+        builder.ConfigureFunctionsWebApplication();
+        builder.Services.AddItsmApp(builder.Configuration, HostMode.FunctionsHost, FunctionIndex.ForApp());
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The standalone host: an ASP.NET Core app on <c>Itsm:Standalone:Urls</c> that maps every HTTP function to its
+    /// route, delivers the embedded queue to queue functions, fires timer functions and runs the orchestrations.
+    /// </summary>
     /// <param name="configure">Runs first: tests add configuration, a test server and fakes (a clock) here.</param>
-    /// <param name="configureFunctions">Extra function declarations (tests only).</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<FunctionCatalogBuilder>? configureFunctions = null)
+    /// <param name="extraFunctionTypes">Classes with more functions (tests only).</param>
+    public static WebApplication BuildStandalone(string[] args, Action<WebApplicationBuilder>? configure = null, IEnumerable<Type>? extraFunctionTypes = null)
     {
         // The content root is the app's folder, so appsettings.json applies wherever the process is started;
         // relative data paths (the database) still resolve against the working directory.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
-        var options = builder.Configuration.GetSection(ItsmOptions.SectionName).Get<ItsmOptions>() ?? new ItsmOptions();
-        var errors = options.Validate().ToList();
-        var port = builder.Configuration[ItsmOptions.CustomHandlerPortVariable];
-        var mode = string.IsNullOrEmpty(port) ? HostMode.Standalone : HostMode.CustomHandler;
-        if (mode == HostMode.CustomHandler && !(int.TryParse(port, out var portNumber) && portNumber is > 0 and < 65536))
+        var index = FunctionIndex.ForApp(extraFunctionTypes);
+        if (index.Functions.SelectMany(FunctionInvoker.Check).ToArray() is { Length: > 0 } unbindable)
         {
-            errors.Add($"{ItsmOptions.CustomHandlerPortVariable} must be a TCP port number, not '{port}'.");
+            throw new InvalidOperationException(string.Join(" ", unbindable));
         }
 
-        // Every settings problem at once: one failed start names all the settings to fix.
         var services = builder.Services;
-        var underFunctionsHost = mode == HostMode.CustomHandler;
-        CollectSettingErrors(errors, () => services.AddItsmSecurity(builder.Configuration, underFunctionsHost));
-        CollectSettingErrors(errors, () => services.AddItsmStorage(builder.Configuration, underFunctionsHost));
-        if (errors.Count > 0)
+        var options = services.AddItsmApp(builder.Configuration, HostMode.Standalone, index);
+        builder.WebHost.UseUrls(options.Standalone.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+
+        services.AddSingleton(sp => new EmbeddedQueue(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), options.Queues.ToQueueOptions()));
+        services.AddStandaloneDurable(options);
+        services.AddSingleton<SqliteWalCheckpointer>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqliteWalCheckpointer>());
+        foreach (var function in index.OfKind(TriggerKind.Queue))
         {
-            throw new InvalidSettingsException(errors);
+            services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<QueueTriggerListener>(sp, function));
         }
 
-        builder.WebHost.UseUrls(mode == HostMode.CustomHandler ? $"http://127.0.0.1:{port}" : options.Standalone.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        foreach (var function in index.OfKind(TriggerKind.Timer))
         {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.Http.MaxEnvelopeBytes;
-        });
-
-        var catalog = ItsmFunctions.CreateCatalog(configureFunctions);
-        services.AddSingleton(options);
-        services.AddSingleton(new HostInfo(mode, Version));
-        services.AddSingleton(new HttpLimits(options.Http.MaxRequestBodyBytes));
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
-        services.AddSingleton(catalog);
-        services.AddSingleton<FunctionDispatcher>();
-        services.AddSingleton<Durable.DurableClientResolver>();
-        services.AddItsmFeatures();
-
-        if (mode == HostMode.Standalone)
-        {
-            services.AddSingleton(sp => new EmbeddedQueue(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), options.Queues.ToQueueOptions()));
-            services.AddSingleton<StandaloneInvoker>();
-            services.AddSingleton(sp => new Itsm.Durable.Engine.EmbeddedDurableEngine(
-                new Itsm.Durable.Engine.EmbeddedEngineOptions(options.Sqlite.Path),
-                sp.GetRequiredService<StandaloneInvoker>(),
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<Itsm.Durable.Engine.EmbeddedDurableEngine>>()));
-            services.AddSingleton<Itsm.Durable.Client.IDurableClient, EmbeddedDurableClient>();
-            services.AddHostedService<EmbeddedEngineHost>();
-            services.AddSingleton<SqliteWalCheckpointer>();
-            services.AddHostedService(sp => sp.GetRequiredService<SqliteWalCheckpointer>());
-            foreach (var function in catalog.Functions)
-            {
-                switch (function.Trigger)
-                {
-                    case ServiceBusQueueTrigger:
-                        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<QueueTriggerListener>(sp, function));
-                        break;
-                    case TimerTrigger:
-                        services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<TimerTriggerListener>(sp, function));
-                        break;
-                }
-            }
+            services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<TimerTriggerListener>(sp, function));
         }
 
         var app = builder.Build();
         app.UseMiddleware<ProblemExceptionMiddleware>();
         app.UseStatusCodePages(context => StatusCodeProblem.WriteAsync(context.HttpContext));
-        if (mode == HostMode.CustomHandler)
+        app.MapGet("/", () => Results.Text($"ItsmFunctions {Version} (standalone). The API is under /api.", "text/plain"));
+        app.MapStandaloneHttpFunctions(index);
+        app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app, options));
+        return app;
+    }
+
+    /// <summary>Everything both hosts share. Throws <see cref="InvalidSettingsException"/> naming every bad setting at once.</summary>
+    public static ItsmOptions AddItsmApp(this IServiceCollection services, IConfiguration configuration, HostMode mode, FunctionIndex index)
+    {
+        var options = configuration.GetSection(ItsmOptions.SectionName).Get<ItsmOptions>() ?? new ItsmOptions();
+        var errors = options.Validate().ToList();
+        var underFunctionsHost = mode == HostMode.FunctionsHost;
+        CollectSettingErrors(errors, () => services.AddItsmSecurity(configuration, underFunctionsHost));
+        CollectSettingErrors(errors, () => services.AddItsmStorage(configuration, underFunctionsHost));
+        if (errors.Count > 0)
         {
-            app.MapCustomHandler();
-        }
-        else
-        {
-            app.MapGet("/", () => Results.Text($"ItsmFunctions {Version} (standalone). The API is under /api.", "text/plain"));
-            app.MapStandaloneHttpFunctions(catalog);
+            throw new InvalidSettingsException(errors);
         }
 
-        app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app, mode, options));
-        return app;
+        services.AddSingleton(options);
+        services.AddSingleton(index);
+        services.AddSingleton(new HostInfo(mode, Version));
+        services.AddSingleton(new HttpLimits(options.Http.MaxRequestBodyBytes));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
+        services.AddSingleton<HttpEndpoint>();
+        services.AddItsmFeatures();
+        return options;
     }
 
     private static void CollectSettingErrors(List<string> errors, Action register)
@@ -128,10 +127,10 @@ public static class ItsmApp
         }
     }
 
-    private static void AnnounceAddresses(WebApplication app, HostMode mode, ItsmOptions options)
+    private static void AnnounceAddresses(WebApplication app, ItsmOptions options)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        if (mode == HostMode.Standalone && addresses.Count > 0)
+        if (addresses.Count > 0)
         {
             Console.WriteLine($"ItsmFunctions {Version} standalone: listening on {string.Join(", ", addresses)} (API under /api), database {Path.GetFullPath(options.Sqlite.Path)}. Press Ctrl+C to stop.");
         }
@@ -144,7 +143,7 @@ public sealed class InvalidSettingsException(IReadOnlyList<string> errors)
     public IReadOnlyList<string> Errors { get; } = errors;
 }
 
-/// <summary>Routing's bare 404 and 405 answers become problem details.</summary>
+/// <summary>Routing's bare 404 and 405 answers (and any other empty 4xx) become problem details.</summary>
 internal static class StatusCodeProblem
 {
     public static Task WriteAsync(HttpContext context)
@@ -162,11 +161,11 @@ internal static class StatusCodeProblem
             405 => $"'{context.Request.Path}' does not accept {context.Request.Method}.",
             _ => null,
         };
-        return StandaloneHttpEndpoints.WriteProblemAsync(context, HttpResults.Problem(status, title, detail));
+        return HttpResults.Problem(status, title, detail).ExecuteAsync(context);
     }
 }
 
-/// <summary>An unexpected exception becomes a 500 problem without details; the stack trace goes to the log only.</summary>
+/// <summary>An exception that escapes a function becomes a 500 problem without details; the stack trace goes to the log only.</summary>
 internal sealed class ProblemExceptionMiddleware(RequestDelegate next, ILogger<ProblemExceptionMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -177,12 +176,12 @@ internal sealed class ProblemExceptionMiddleware(RequestDelegate next, ILogger<P
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
         {
-            await StandaloneHttpEndpoints.WriteProblemAsync(context, HttpResults.Problem(ex.StatusCode, "Bad request.", ex.StatusCode == 413 ? "The request body is too large." : "The request could not be read."));
+            await HttpResults.Problem(ex.StatusCode, "Bad request.", ex.StatusCode == 413 ? "The request body is too large." : "The request could not be read.").ExecuteAsync(context);
         }
         catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
         {
             logger.LogError(ex, "Unhandled exception for {Method} {Path}.", context.Request.Method, context.Request.Path);
-            await StandaloneHttpEndpoints.WriteProblemAsync(context, HttpResults.Problem(500, "An unexpected error occurred.", $"Trace id {context.TraceIdentifier}."));
+            await HttpResults.Problem(500, "An unexpected error occurred.", $"Trace id {context.TraceIdentifier}.").ExecuteAsync(context);
         }
     }
 }

@@ -7,9 +7,6 @@ public sealed class ItsmOptions
 {
     public const string SectionName = "Itsm";
 
-    /// <summary>Set by the Functions host for a custom handler; its presence selects the custom-handler mode.</summary>
-    public const string CustomHandlerPortVariable = "FUNCTIONS_CUSTOMHANDLER_PORT";
-
     public SqliteSettings Sqlite { get; set; } = new();
 
     public StandaloneSettings Standalone { get; set; } = new();
@@ -32,7 +29,8 @@ public sealed class ItsmOptions
     {
         public TimeSpan LockDuration { get; set; } = TimeSpan.FromSeconds(60);
 
-        public int MaxDeliveryCount { get; set; } = 10;
+        /// <summary>Deliveries before a message moves to the poison queue (the Functions host's <c>maxDequeueCount</c> in host.json is 5 too).</summary>
+        public int MaxDeliveryCount { get; set; } = 5;
 
         public TimeSpan DuplicateDetectionWindow { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -54,9 +52,6 @@ public sealed class ItsmOptions
     {
         /// <summary>Largest API request body.</summary>
         public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
-
-        /// <summary>Largest invocation envelope from the Functions host (orchestration histories can be large).</summary>
-        public int MaxEnvelopeBytes { get; set; } = 64 * 1024 * 1024;
     }
 
     /// <summary>Checks the settings at start; the app refuses to start and names the bad setting.</summary>
@@ -83,9 +78,9 @@ public sealed class ItsmOptions
             errors.Add("Itsm:Queues:MaxConcurrentCalls must be at least 1.");
         }
 
-        if (Http.MaxRequestBodyBytes < 1024 || Http.MaxRequestBodyBytes > Http.MaxEnvelopeBytes)
+        if (Http.MaxRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
         {
-            errors.Add("Itsm:Http:MaxRequestBodyBytes must be between 1024 and Itsm:Http:MaxEnvelopeBytes.");
+            errors.Add("Itsm:Http:MaxRequestBodyBytes must be between 1024 and 67108864 (64 MiB).");
         }
 
         return errors;

@@ -3,30 +3,27 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
 using Itsm.Functions.Health;
 using Itsm.Functions.Tickets;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Hosting;
 
 /// <summary>
-/// <c>GET /api/openapi.json</c>: an OpenAPI 3.1 document built from the function declarations (paths,
-/// methods, summaries) and the C# records (schemas), so it cannot drift from what is served.
+/// <c>GET /api/openapi.json</c>: an OpenAPI 3.1 document built from the function declarations (routes, methods,
+/// <see cref="ApiDocAttribute"/>) and the C# records (schemas), so it cannot drift from what is served.
 /// </summary>
-public static class OpenApiFunctions
+public sealed class OpenApiFunctions(HttpEndpoint http, FunctionIndex index)
 {
-    public static FunctionCatalogBuilder MapOpenApi(this FunctionCatalogBuilder functions) =>
-        functions.MapHttp("OpenApi", "GET", "openapi.json", context =>
-        {
-            var catalog = context.Services.GetRequiredService<FunctionCatalog>();
-            return Task.FromResult(new HttpResponseOutput(200, new Dictionary<string, string> { ["Content-Type"] = "application/json; charset=utf-8" }, Build(catalog).ToJsonString()));
-        }, docs: new ApiDocs("This document.", RequiresToken: false));
+    [Function("OpenApi"), ApiDoc("This document.", RequiresToken = false)]
+    public Task<IResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest req) =>
+        http.PublicAsync(req, _ => Task.FromResult(new HttpResponseOutput(200, new Dictionary<string, string> { ["Content-Type"] = "application/json; charset=utf-8" }, Build(index).ToJsonString())));
 
-    public static JsonObject Build(FunctionCatalog catalog)
+    public static JsonObject Build(FunctionIndex index)
     {
         var paths = new JsonObject();
-        foreach (var function in catalog.Functions.Where(f => f is { Trigger: HttpTrigger, Docs: not null }).OrderBy(f => ((HttpTrigger)f.Trigger).Route, StringComparer.Ordinal))
+        foreach (var function in index.OfKind(TriggerKind.Http).Where(f => f.Docs is not null).OrderBy(f => f.Route, StringComparer.Ordinal))
         {
-            var trigger = (HttpTrigger)function.Trigger;
             var docs = function.Docs!;
-            var path = "/" + trigger.Route;
+            var path = "/" + function.Route;
             if (paths[path] is not JsonObject item)
             {
                 item = [];
@@ -34,12 +31,12 @@ public static class OpenApiFunctions
             }
 
             var parameters = new JsonArray();
-            foreach (var name in RouteParameters(trigger.Route))
+            foreach (var name in RouteParameters(function.Route))
             {
                 parameters.Add(new JsonObject { ["name"] = name, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" } });
             }
 
-            foreach (var name in docs.QueryParameters ?? [])
+            foreach (var name in docs.AllQueryParameters)
             {
                 parameters.Add(new JsonObject { ["name"] = name, ["in"] = "query", ["required"] = false, ["schema"] = new JsonObject { ["type"] = "string" } });
             }
@@ -71,7 +68,7 @@ public static class OpenApiFunctions
                 responses["401"] = Response("No valid bearer token.", "ProblemDetails", "application/problem+json");
             }
 
-            foreach (var method in trigger.Methods)
+            foreach (var method in function.HttpMethods)
             {
                 item[method.ToLowerInvariant()] = operation.DeepClone();
             }

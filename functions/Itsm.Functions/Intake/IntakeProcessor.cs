@@ -1,4 +1,4 @@
-using Itsm.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Itsm.Functions.Notifications;
 using Itsm.Functions.Security;
 using Itsm.Functions.Storage;
@@ -32,7 +32,7 @@ public sealed class IntakeProcessor(
 {
     public const string MonitoringChannel = "monitor";
 
-    public async Task<IntakeOutcome> ProcessAsync(IntakeMessage message, IDurableClient? durable, CancellationToken cancellationToken)
+    public async Task<IntakeOutcome> ProcessAsync(IntakeMessage message, DurableTaskClient? durable, CancellationToken cancellationToken)
     {
         var source = options.Value.Find(message.Source)
             ?? throw new InvalidIntakeMessageException($"No intake source '{message.Source}' is configured (Itsm:Intake:Sources), so its tenant is unknown.");
@@ -116,7 +116,7 @@ public sealed class IntakeProcessor(
     /// A fired alert opens one incident per alert key (rule and resource) while that incident is open, and notes
     /// repeats on it; a resolved alert adds a note and, when the source says so, resolves the incident.
     /// </summary>
-    private async Task<IntakeOutcome> AlertAsync(IntakeMessage message, IntakeSource source, IDurableClient? durable, CancellationToken cancellationToken)
+    private async Task<IntakeOutcome> AlertAsync(IntakeMessage message, IntakeSource source, DurableTaskClient? durable, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(message.CorrelationKey))
         {

@@ -32,34 +32,6 @@ public sealed class IntakeThreads(IDocumentStore store)
 
 public sealed record IntakeThread(string Id, string TenantId, string Key, string TicketId);
 
-/// <summary>
-/// Messages that will never succeed (malformed, oversized, from an unconfigured source, refused by ticket
-/// validation), kept with the reason in <c>intakeDeadLetters</c> (partition /channel). The queue message is then
-/// completed: the custom-handler Service Bus trigger cannot dead-letter explicitly, so this is our dead-letter queue.
-/// </summary>
-public sealed class IntakeDeadLetters(IDocumentStore store, TimeProvider time)
-{
-    public static readonly ContainerDefinition Container = new(
-        "intakeDeadLetters",
-        ["/channel"],
-        [new("deadLetteredAt", "$.deadLetteredAt", FieldType.Instant)]);
-
-    public async Task<IntakeDeadLetter> AddAsync(string channel, string body, string reason, string? messageId, CancellationToken cancellationToken)
-    {
-        var letter = new IntakeDeadLetter(IntakeIds.Hash(channel + "|" + body), channel, reason, body, messageId, time.GetUtcNow());
-        await store.ExecuteBatchAsync(Container, channel, [new BatchOperation.Upsert(letter.Id, letter)], cancellationToken);
-        return letter;
-    }
-
-    public async Task<IReadOnlyList<IntakeDeadLetter>> ListAsync(string channel, CancellationToken cancellationToken)
-    {
-        var page = await store.QueryAsync<IntakeDeadLetter>(Container, new DocumentQuery(channel, [], new QuerySort("deadLetteredAt", Descending: false), 500), cancellationToken);
-        return page.Items.Select(i => i.Document).ToArray();
-    }
-}
-
-public sealed record IntakeDeadLetter(string Id, string Channel, string Reason, string Body, string? MessageId, DateTimeOffset DeadLetteredAt);
-
 public static class IntakeIds
 {
     /// <summary>A stable 32-hex-digit id for a key: the same message always maps to the same ticket or comment id.</summary>

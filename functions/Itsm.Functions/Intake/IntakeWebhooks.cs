@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Itsm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -10,45 +9,10 @@ namespace Itsm.Functions.Intake;
 /// <summary>
 /// The endpoints outside callers hit (Graph change notifications, Teams outgoing webhooks, Azure Monitor alerts).
 /// They carry no bearer token: each verifies its caller itself (clientState, HMAC, token), answers at once, and
-/// hands the work to the <c>intake</c> queue through a Service Bus output binding, so a spike never loses input.
+/// hands the work to the <c>intake</c> Storage queue through the function's queue output binding, so a spike never loses input.
 /// </summary>
 public static partial class IntakeWebhooks
 {
-    public const string QueueOutputBinding = "intakeOut";
-
-    /// <summary>A webhook: an HTTP function with a Service Bus output to the intake queue; the handler returns the response and the messages to enqueue.</summary>
-    public static FunctionCatalogBuilder MapIntakeWebhook(
-        this FunctionCatalogBuilder functions, string name, string method, string route, ApiDocs docs, Func<HttpFunctionContext, Task<(HttpResponseOutput Response, IReadOnlyList<string> Messages)>> handler) =>
-        functions.Add(new FunctionDefinition(
-            name,
-            new HttpTrigger(FunctionCatalogBuilder.HttpTriggerBinding, [method], route, HttpAuthLevel.Anonymous),
-            [
-                new HttpOutputBinding(FunctionCatalogBuilder.HttpOutputBindingName),
-                new ServiceBusOutputBinding(QueueOutputBinding, IntakeFunctions.QueueName, FunctionCatalogBuilder.DefaultServiceBusConnection),
-            ],
-            invocation => RunAsync(invocation, handler)) { Docs = docs });
-
-    private static async Task<InvocationResult> RunAsync(FunctionInvocation invocation, Func<HttpFunctionContext, Task<(HttpResponseOutput, IReadOnlyList<string>)>> handler)
-    {
-        IReadOnlyList<string> messages = [];
-        var result = await HttpFunctionContext.RunAsync(invocation, async http =>
-        {
-            var (response, queued) = await handler(http);
-            messages = queued;
-            return response;
-        });
-        if (messages.Count == 0)
-        {
-            return result;
-        }
-
-        var outputs = new Dictionary<string, JsonNode?>(result.Outputs, StringComparer.OrdinalIgnoreCase)
-        {
-            [QueueOutputBinding] = new JsonArray(messages.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
-        };
-        return invocation.Succeeded(outputs: outputs);
-    }
-
     /// <summary>
     /// Graph change notifications for intake mailboxes. The subscription handshake echoes <c>validationToken</c>; every
     /// notification must carry the clientState of a configured mailbox (compared in constant time), else it is dropped,

@@ -5,47 +5,38 @@ using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Notifications;
 
 /// <summary>Notifications: the outbox dispatcher, and the admin API of the outbox and of the tenant's rules and templates.</summary>
-public static class NotificationFunctions
+public sealed class NotificationFunctions(HttpEndpoint http, NotificationOutbox outbox, ILogger<NotificationFunctions> logger)
 {
-    public static FunctionCatalogBuilder MapNotifications(this FunctionCatalogBuilder functions) =>
-        functions
-            .MapTimer("NotificationOutboxDispatch", "*/30 * * * * *", DispatchAsync)
-            .MapApi("Admin_NotificationOutbox", "GET", "admin/notifications/outbox", ListOutboxAsync,
-                new ApiDocs("The tenant's stored notifications, newest first; ?state=Pending|Sending|Sent|Failed (admins).", QueryParameters: ["state", "pageSize", "continuationToken"]))
-            .MapApi("Admin_GetNotificationSettings", "GET", "admin/notifications/settings", GetSettingsAsync,
-                new ApiDocs("The tenant's notification rules and templates (the product's defaults until replaced) (admins)."))
-            .MapApi("Admin_PutNotificationSettings", "PUT", "admin/notifications/settings", PutSettingsAsync,
-                new ApiDocs("Replace the tenant's notification rules and templates (admins).", RequestSchema: "NotificationSettings"));
-
-    public static IServiceCollection AddNotifications(this IServiceCollection services)
+    [Function("NotificationOutboxDispatch")]
+    public async Task NotificationOutboxDispatch([TimerTrigger("*/30 * * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
-        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName);
-        services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<ITicketChangeObserver, TicketNotifications>();
-
-        // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
-        services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
-        services.TryAddSingleton<Approvals.IApprovalNotifier, OutboxApprovalNotifier>();
-        services.TryAddSingleton<Approvals.IApproverDirectory, GraphApproverDirectory>();
-
-        // Graph only when configured (tests register their own client pointed at a fake Graph).
-        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());
-        services.AddSingleton<INotificationSender, GraphNotificationSender>();
-        services.AddSingleton(sp => new GraphMailbox(sp.GetRequiredService<Microsoft.Graph.GraphServiceClient>(), sp.GetRequiredService<IOptions<GraphOptions>>(), sp.GetRequiredService<TimeProvider>()));
-        return services;
-    }
-
-    private static async Task DispatchAsync(TimerContext context)
-    {
-        var sent = await context.Services.GetRequiredService<NotificationOutbox>().DispatchDueAsync(context.CancellationToken);
+        var sent = await outbox.DispatchDueAsync(cancellationToken);
         if (sent > 0)
         {
-            context.Invocation.Log($"Sent {sent} notifications.");
+            logger.LogInformation("Sent {Count} notifications.", sent);
         }
     }
+
+    [Function("Admin_NotificationOutbox")]
+    [ApiDoc("The tenant's stored notifications, newest first; ?state=Pending|Sending|Sent|Failed (admins).", QueryParameters = ["state", "pageSize", "continuationToken"])]
+    public Task<IResult> AdminNotificationOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/notifications/outbox")] HttpRequest req) =>
+        http.ApiAsync(req, ListOutboxAsync);
+
+    [Function("Admin_GetNotificationSettings")]
+    [ApiDoc("The tenant's notification rules and templates (the product's defaults until replaced) (admins).")]
+    public Task<IResult> AdminGetNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/notifications/settings")] HttpRequest req) =>
+        http.ApiAsync(req, GetSettingsAsync);
+
+    [Function("Admin_PutNotificationSettings")]
+    [ApiDoc("Replace the tenant's notification rules and templates (admins).", RequestSchema = "NotificationSettings")]
+    public Task<IResult> AdminPutNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/notifications/settings")] HttpRequest req) =>
+        http.ApiAsync(req, PutSettingsAsync);
 
     private static async Task<HttpResponseOutput> ListOutboxAsync(ApiContext api)
     {
@@ -128,4 +119,25 @@ public static class NotificationFunctions
     }
 
     private sealed record NotificationSettingsInput(IReadOnlyList<NotificationRule>? Rules, IReadOnlyList<NotificationTemplate>? Templates, string? DefaultCulture);
+}
+
+/// <summary>The feature's services.</summary>
+public static class NotificationFeature
+{
+    public static IServiceCollection AddNotifications(this IServiceCollection services)
+    {
+        services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName);
+        services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<ITicketChangeObserver, TicketNotifications>();
+
+        // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
+        services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();
+        services.TryAddSingleton<Approvals.IApprovalNotifier, OutboxApprovalNotifier>();
+        services.TryAddSingleton<Approvals.IApproverDirectory, GraphApproverDirectory>();
+
+        // Graph only when configured (tests register their own client pointed at a fake Graph).
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<GraphOptions>>().Value.CreateClient());
+        services.AddSingleton<INotificationSender, GraphNotificationSender>();
+        services.AddSingleton(sp => new GraphMailbox(sp.GetRequiredService<Microsoft.Graph.GraphServiceClient>(), sp.GetRequiredService<IOptions<GraphOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        return services;
+    }
 }

@@ -86,7 +86,7 @@ public static class TokenCommand
                 .Build();
         }
 
-        var options = AuthOptions.Bind(configuration, !string.IsNullOrEmpty(configuration[ItsmOptions.CustomHandlerPortVariable]));
+        var options = AuthOptions.Bind(configuration, underFunctionsHost: false);
         if (options.Mode == AuthMode.Entra)
         {
             problems.Add("Itsm:Auth:Mode is Entra: this app trusts Entra ID tokens only, so a dev token would be refused. Get a token from Entra ID instead.");

@@ -1,6 +1,7 @@
-using Itsm.Durable;
-using Itsm.Durable.Client;
+using Itsm.Functions.Hosting;
 using Itsm.Functions.Storage;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions.Sla;
@@ -45,12 +46,12 @@ public sealed class SlaClockScheduler(ILogger<SlaClockScheduler> logger) : ITick
         foreach (var clock in after.Sla.Where(c => !c.IsStopped && change.Before?.Sla.FirstOrDefault(b => b.Key == c.Key)?.Generation != c.Generation))
         {
             var instanceId = TicketSla.InstanceId(after.TenantId, after.Id, clock.Key, clock.Generation);
-            await durable.StartNewAsync(SlaClockOrchestrator.Name, instanceId, new SlaClockInput(after.TenantId, after.Id, clock.Key, clock.Generation), cancellationToken);
+            await durable.StartOnceAsync(SlaClockOrchestrator.Name, instanceId, new SlaClockInput(after.TenantId, after.Id, clock.Key, clock.Generation), cancellationToken);
         }
 
         foreach (var instanceId in change.Before is { } before ? MovedClocks(before, after) : [])
         {
-            await durable.RaiseEventAsync(instanceId, SlaClockOrchestrator.ClockChangedEvent, after.Revision, cancellationToken);
+            await durable.TryRaiseEventAsync(instanceId, SlaClockOrchestrator.ClockChangedEvent, after.Revision, cancellationToken);
         }
     }
 
@@ -123,15 +124,8 @@ public sealed class SlaClockOrchestrator : TaskOrchestrator<SlaClockInput, strin
                 continue;
             }
 
-            var delay = next.UtcDateTime - context.CurrentUtcDateTime;
-            try
-            {
-                await context.WaitForExternalEvent<int>(ClockChangedEvent, delay > TimeSpan.Zero ? delay : TimeSpan.FromTicks(1));
-            }
-            catch (TimeoutException)
-            {
-                // The threshold is due: the next evaluation acts on it.
-            }
+            // Woken by a change, or at the threshold's instant: either way the next evaluation decides.
+            await context.WaitForEventUntilAsync<int>(ClockChangedEvent, next);
         }
 
         context.ContinueAsNew(input);
@@ -152,8 +146,8 @@ public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings se
     {
         for (var attempt = 0; ; attempt++)
         {
-            var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, context.CancellationToken);
-            if (stored is null || await settings.ContextForAsync(stored.Document, context.CancellationToken) is not { } sla)
+            var stored = await tickets.ReadAsync(input.TenantId, input.TicketId, CancellationToken.None);
+            if (stored is null || await settings.ContextForAsync(stored.Document, CancellationToken.None) is not { } sla)
             {
                 return new SlaWake(true, null, "ticket-gone");
             }
@@ -169,12 +163,12 @@ public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings se
             // conflict publishes the same events again, which the notifier drops, so nobody is told twice or never.
             if (firing.Fired.Count > 0)
             {
-                await notifier.ThresholdsFiredAsync(stored.Document, stored.Document.Sla.First(c => c.Key == input.Key), firing.Policy, firing.Fired, context.CancellationToken);
+                await notifier.ThresholdsFiredAsync(stored.Document, stored.Document.Sla.First(c => c.Key == input.Key), firing.Policy, firing.Fired, CancellationToken.None);
             }
 
             try
             {
-                var written = await tickets.UpdateAsync(firing.Ticket, stored.ETag, firing.Events, context.CancellationToken);
+                var written = await tickets.UpdateAsync(firing.Ticket, stored.ETag, firing.Events, CancellationToken.None);
                 return Wake(firing, written.Document, input);
             }
             catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
@@ -192,12 +186,22 @@ public sealed class EvaluateSlaClockActivity(TicketStore tickets, SlaSettings se
     }
 }
 
-public static class SlaDurableFunctions
+/// <summary>The Durable functions of SLA clocks and policy rollouts.</summary>
+public sealed class SlaDurableFunctions(IServiceProvider services)
 {
-    public static DurableFunctionRegistry AddSlaClocks(this DurableFunctionRegistry registry) =>
-        registry
-            .AddOrchestrator<SlaClockOrchestrator>(SlaClockOrchestrator.Name)
-            .AddActivity<EvaluateSlaClockActivity>(EvaluateSlaClockActivity.Name)
-            .AddOrchestrator<SlaPolicyRolloutOrchestrator>(SlaPolicyRolloutOrchestrator.Name)
-            .AddActivity<ApplySlaPolicyPageActivity>(ApplySlaPolicyPageActivity.Name);
+    [Function(SlaClockOrchestrator.Name)]
+    public static Task<string?> SlaClock([OrchestrationTrigger] TaskOrchestrationContext context, SlaClockInput input) =>
+        new SlaClockOrchestrator().RunAsync(context, input);
+
+    [Function(EvaluateSlaClockActivity.Name)]
+    public Task<SlaWake> EvaluateSlaClock([ActivityTrigger] SlaClockInput input, string instanceId) =>
+        services.RunActivityAsync<EvaluateSlaClockActivity, SlaClockInput, SlaWake>(EvaluateSlaClockActivity.Name, instanceId, input);
+
+    [Function(SlaPolicyRolloutOrchestrator.Name)]
+    public static Task<int> SlaPolicyRollout([OrchestrationTrigger] TaskOrchestrationContext context, SlaRolloutInput input) =>
+        new SlaPolicyRolloutOrchestrator().RunAsync(context, input);
+
+    [Function(ApplySlaPolicyPageActivity.Name)]
+    public Task<SlaRolloutPage> ApplySlaPolicyPage([ActivityTrigger] SlaRolloutInput input, string instanceId) =>
+        services.RunActivityAsync<ApplySlaPolicyPageActivity, SlaRolloutInput, SlaRolloutPage>(ApplySlaPolicyPageActivity.Name, instanceId, input);
 }

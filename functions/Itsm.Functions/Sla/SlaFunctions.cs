@@ -3,35 +3,48 @@ using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Sla;
 
 /// <summary>The SLA API: a ticket's clocks, and the tenant's calendars and policies under <c>/api/admin/sla</c>.</summary>
-public static class SlaFunctions
+public sealed class SlaFunctions(HttpEndpoint http)
 {
-    public static FunctionCatalogBuilder MapSla(this FunctionCatalogBuilder functions) =>
-        functions
-            .MapApi("Tickets_Sla", "GET", "tickets/{id}/sla", GetTicketSlaAsync,
-                new ApiDocs("The ticket's SLA and OLA clocks: targets, due instants, elapsed, remaining and paused business time, state (agents)."))
-            .MapApi("Admin_ListSlaCalendars", "GET", "admin/sla/calendars", api => Settings(api).ListCalendarsAsync(api),
-                new ApiDocs("The tenant's business calendars (current versions)."))
-            .MapApi("Admin_GetSlaCalendar", "GET", "admin/sla/calendars/{id}", api => Settings(api).GetCalendarAsync(api, Id(api)),
-                new ApiDocs("A business calendar: time zone, weekly hours, holidays, exceptions."))
-            .MapApi("Admin_PutSlaCalendar", "PUT", "admin/sla/calendars/{id}", api => Settings(api).PutCalendarAsync(api, Id(api)),
-                new ApiDocs("Create a business calendar or its next version (admins).", RequestSchema: "CalendarDefinition"))
-            .MapApi("Admin_ListSlaPolicies", "GET", "admin/sla/policies", api => Settings(api).ListPoliciesAsync(api),
-                new ApiDocs("The tenant's SLA policies, in the order they are matched."))
-            .MapApi("Admin_GetSlaPolicy", "GET", "admin/sla/policies/{id}", api => Settings(api).GetPolicyAsync(api, Id(api)),
-                new ApiDocs("An SLA policy."))
-            .MapApi("Admin_PutSlaPolicy", "PUT", "admin/sla/policies/{id}", api => Settings(api).PutPolicyAsync(api, Id(api)),
-                new ApiDocs("Create or replace an SLA policy (admins); open tickets follow a replaced policy when it says so.", RequestSchema: "SlaPolicy"), durableClient: true);
+    [Function("Tickets_Sla")]
+    [ApiDoc("The ticket's SLA and OLA clocks: targets, due instants, elapsed, remaining and paused business time, state (agents).")]
+    public Task<IResult> TicketsSla([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{id}/sla")] HttpRequest req) =>
+        http.ApiAsync(req, GetTicketSlaAsync);
 
-    public static IServiceCollection AddSla(this IServiceCollection services) =>
-        services
-            .AddSingleton<SlaSettings>()
-            .AddSingleton<ITicketWriteRule, SlaWriteRule>()
-            .AddSingleton<ITicketChangeObserver, SlaClockScheduler>()
-            .AddSingleton<ISlaNotifier, RecordedSlaNotifier>();
+    [Function("Admin_ListSlaCalendars")]
+    [ApiDoc("The tenant's business calendars (current versions).")]
+    public Task<IResult> AdminListSlaCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/calendars")] HttpRequest req) =>
+        http.ApiAsync(req, api => Settings(api).ListCalendarsAsync(api));
+
+    [Function("Admin_GetSlaCalendar")]
+    [ApiDoc("A business calendar: time zone, weekly hours, holidays, exceptions.")]
+    public Task<IResult> AdminGetSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/calendars/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Settings(api).GetCalendarAsync(api, Id(api)));
+
+    [Function("Admin_PutSlaCalendar")]
+    [ApiDoc("Create a business calendar or its next version (admins).", RequestSchema = "CalendarDefinition")]
+    public Task<IResult> AdminPutSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/sla/calendars/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Settings(api).PutCalendarAsync(api, Id(api)));
+
+    [Function("Admin_ListSlaPolicies")]
+    [ApiDoc("The tenant's SLA policies, in the order they are matched.")]
+    public Task<IResult> AdminListSlaPolicies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/policies")] HttpRequest req) =>
+        http.ApiAsync(req, api => Settings(api).ListPoliciesAsync(api));
+
+    [Function("Admin_GetSlaPolicy")]
+    [ApiDoc("An SLA policy.")]
+    public Task<IResult> AdminGetSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/policies/{id}")] HttpRequest req) =>
+        http.ApiAsync(req, api => Settings(api).GetPolicyAsync(api, Id(api)));
+
+    [Function("Admin_PutSlaPolicy")]
+    [ApiDoc("Create or replace an SLA policy (admins); open tickets follow a replaced policy when it says so.", RequestSchema = "SlaPolicy")]
+    public Task<IResult> AdminPutSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/sla/policies/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+        http.ApiAsync(req, api => Settings(api).PutPolicyAsync(api, Id(api)), durable);
 
     private static async Task<HttpResponseOutput> GetTicketSlaAsync(ApiContext api)
     {
@@ -93,4 +106,15 @@ public static class SlaFunctions
     private static SlaSettings Settings(ApiContext api) => api.Services.GetRequiredService<SlaSettings>();
 
     private static string Id(ApiContext api) => api.Request.RouteValue("id") ?? "";
+}
+
+/// <summary>The feature's services.</summary>
+public static class SlaFeature
+{
+    public static IServiceCollection AddSla(this IServiceCollection services) =>
+        services
+            .AddSingleton<SlaSettings>()
+            .AddSingleton<ITicketWriteRule, SlaWriteRule>()
+            .AddSingleton<ITicketChangeObserver, SlaClockScheduler>()
+            .AddSingleton<ISlaNotifier, RecordedSlaNotifier>();
 }

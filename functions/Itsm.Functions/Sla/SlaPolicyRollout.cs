@@ -1,6 +1,6 @@
-using Itsm.Durable;
 using Itsm.Functions.Storage;
 using Itsm.Functions.Tickets;
+using Microsoft.DurableTask;
 
 namespace Itsm.Functions.Sla;
 
@@ -53,7 +53,7 @@ public sealed class ApplySlaPolicyPageActivity(TicketStore tickets, SlaSettings 
     public override async Task<SlaRolloutPage> RunAsync(TaskActivityContext context, SlaRolloutInput input)
     {
         var page = await tickets.QueryTicketsAsync(
-            input.TenantId, [new QueryFilter("state", FilterOperator.In, OpenStates)], new QuerySort("createdAt", false), PageSize, input.Continuation, context.CancellationToken);
+            input.TenantId, [new QueryFilter("state", FilterOperator.In, OpenStates)], new QuerySort("createdAt", false), PageSize, input.Continuation, CancellationToken.None);
         var changed = new List<string>();
         var updated = 0;
         foreach (var item in page.Items.Where(i => i.Document.Sla.Any(c => c.PolicyId == input.PolicyId && !c.IsStopped)))
@@ -63,14 +63,14 @@ public sealed class ApplySlaPolicyPageActivity(TicketStore tickets, SlaSettings 
             {
                 var now = time.GetUtcNow();
                 var ticket = stored.Document with { UpdatedAt = now };
-                if (await settings.ContextForAsync(ticket, context.CancellationToken) is not { } sla || SlaTracker.Reconcile(ticket, sla, now).Events.Count == 0)
+                if (await settings.ContextForAsync(ticket, CancellationToken.None) is not { } sla || SlaTracker.Reconcile(ticket, sla, now).Events.Count == 0)
                 {
                     break;
                 }
 
                 try
                 {
-                    var written = await tickets.UpdateAsync(ticket, stored.ETag, [], context.CancellationToken);
+                    var written = await tickets.UpdateAsync(ticket, stored.ETag, [], CancellationToken.None);
                     updated++;
                     changed.AddRange(written.Document.Sla
                         .Where(c => !c.IsStopped && stored.Document.Sla.Any(b => b.Key == c.Key && b.Generation == c.Generation && b != c))
@@ -79,7 +79,7 @@ public sealed class ApplySlaPolicyPageActivity(TicketStore tickets, SlaSettings 
                 }
                 catch (PreconditionFailedException)
                 {
-                    stored = await tickets.ReadAsync(input.TenantId, item.Document.Id, context.CancellationToken);
+                    stored = await tickets.ReadAsync(input.TenantId, item.Document.Id, CancellationToken.None);
                 }
             }
         }

@@ -192,7 +192,7 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time)
 
         if (previous is not null && policy.ApplyToOpenTickets)
         {
-            await api.Http.DurableClient().StartNewAsync(
+            await api.Http.DurableClient().StartOnceAsync(
                 SlaPolicyRolloutOrchestrator.Name,
                 SlaPolicyRolloutOrchestrator.InstanceId(api.Caller.TenantId, id, policy.Version),
                 new SlaRolloutInput(api.Caller.TenantId, id, policy.Version),

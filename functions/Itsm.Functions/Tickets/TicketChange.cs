@@ -1,4 +1,4 @@
-using Itsm.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Itsm.Functions.Security;
 
 namespace Itsm.Functions.Tickets;
@@ -7,7 +7,7 @@ namespace Itsm.Functions.Tickets;
 /// A ticket write that has been stored: the version before (null for a new ticket), the version now, who
 /// did it and when. <see cref="Durable"/> is the invocation's Durable client when the function declares one.
 /// </summary>
-public sealed record TicketChange(Ticket? Before, Ticket After, CallerPrincipal Actor, DateTimeOffset At, IDurableClient? Durable)
+public sealed record TicketChange(Ticket? Before, Ticket After, CallerPrincipal Actor, DateTimeOffset At, DurableTaskClient? Durable)
 {
     public bool Created => Before is null;
 }

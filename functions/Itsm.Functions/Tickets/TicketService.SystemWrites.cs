@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Itsm.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Storage;
@@ -19,7 +19,7 @@ public sealed partial class TicketService
     /// it is returned unchanged with <see cref="SystemWriteResult.Duplicate"/> set.
     /// </summary>
     public async Task<SystemWriteResult> CreateFromSystemAsync(
-        CallerPrincipal caller, string ticketId, SystemTicketInput input, string channel, IDurableClient? durable, CancellationToken cancellationToken)
+        CallerPrincipal caller, string ticketId, SystemTicketInput input, string channel, DurableTaskClient? durable, CancellationToken cancellationToken)
     {
         var existing = await store.ReadAsync(caller.TenantId, ticketId, cancellationToken);
         if (existing is not null)
@@ -65,7 +65,7 @@ public sealed partial class TicketService
     /// already stored the write is a duplicate and nothing changes. Null when the ticket does not exist.
     /// </summary>
     public async Task<SystemWriteResult?> CommentFromSystemAsync(
-        CallerPrincipal caller, string ticketId, string commentId, string text, CommentKind kind, string channel, IDurableClient? durable, CancellationToken cancellationToken)
+        CallerPrincipal caller, string ticketId, string commentId, string text, CommentKind kind, string channel, DurableTaskClient? durable, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(text) || text.Length > 10_000)
         {
@@ -109,7 +109,7 @@ public sealed partial class TicketService
 
     /// <summary>A lifecycle transition (e.g. resolve) by a system principal; null when the ticket does not exist.</summary>
     public async Task<SystemWriteResult?> TransitionFromSystemAsync(
-        CallerPrincipal caller, string ticketId, TransitionRequest request, string channel, IDurableClient? durable, CancellationToken cancellationToken)
+        CallerPrincipal caller, string ticketId, TransitionRequest request, string channel, DurableTaskClient? durable, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -154,7 +154,7 @@ public sealed partial class TicketService
     /// Calls the ticket observers for a write stored outside this service (an orchestration's activity that moved the
     /// ticket with its own audit event). Without a Durable client the caller tells the SLA clocks itself.
     /// </summary>
-    public async Task NotifyObserversAsync(CallerPrincipal caller, IDurableClient? durable, Ticket? before, Ticket after, CancellationToken cancellationToken)
+    public async Task NotifyObserversAsync(CallerPrincipal caller, DurableTaskClient? durable, Ticket? before, Ticket after, CancellationToken cancellationToken)
     {
         var change = new TicketChange(before, after, caller, after.UpdatedAt, durable);
         foreach (var observer in observers)

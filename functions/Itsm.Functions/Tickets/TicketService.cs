@@ -445,7 +445,7 @@ public sealed partial class TicketService(
 
     private async Task NotifyAsync(ApiContext api, Ticket? before, Ticket after)
     {
-        var durable = api.Http.Invocation.Function.Bindings.OfType<DurableClientBinding>().Any() ? api.Http.DurableClient() : null;
+        var durable = api.Http.Durable;
         var change = new TicketChange(before, after, api.Caller, after.UpdatedAt, durable);
         foreach (var observer in observers)
         {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Itsm.Durable.Engine;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
 
@@ -30,7 +29,7 @@ public sealed class ApprovalHarness(StandaloneApp app) : IAsyncDisposable
     public HttpClient User(string id) => App.As(id, "contoso", AppRoles.Approver);
 
     public async Task IdleAsync() =>
-        await App.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+        await App.WaitForDurableIdleAsync(Patience);
 
     public async Task AdvanceAsync(TimeSpan by)
     {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Itsm.Durable.Engine;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
@@ -155,11 +154,11 @@ public class CmdbImportTests
         var agent = app.As("sam", "contoso", AppRoles.Agent);
 
         var dry = await agent.PostAsync("/api/cmdb/imports?kind=cis&dryRun=true", new StringContent(Cis, Encoding.UTF8, "text/csv"));
-        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+        await app.WaitForDurableIdleAsync(Patience);
         var dryStatus = await agent.GetFromJsonAsync<JsonElement>(dry.Headers.Location);
         var countAfterDryRun = await CountAsync(app);
         var real = await agent.PostAsync("/api/cmdb/imports?kind=cis", new StringContent(Cis, Encoding.UTF8, "text/csv"));
-        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+        await app.WaitForDurableIdleAsync(Patience);
         var status = await agent.GetFromJsonAsync<JsonElement>(real.Headers.Location);
         var semicolons = await agent.PostAsync("/api/cmdb/imports?kind=cis", new StringContent("externalKey;class;name\nk;server;x\n"));
         var otherTenant = await app.As("x", "fabrikam", AppRoles.Agent).GetAsync(real.Headers.Location);

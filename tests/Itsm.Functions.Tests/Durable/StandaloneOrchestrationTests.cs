@@ -1,47 +1,23 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Itsm.Durable.Client;
-using Itsm.Durable.Engine;
-using Itsm.Functions.Hosting;
-using Itsm.Functions.Hosting.Durable;
 using Itsm.Functions.Tests.Support;
+using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Tests.Durable;
 
 /// <summary>
-/// Orchestrations end to end through the standalone host: HTTP functions with a durableClient binding start
-/// them and raise events; the embedded engine runs episodes and activities through the envelope path.
+/// Orchestrations end to end through the standalone host: HTTP functions with a <c>[DurableClient]</c> start them
+/// and raise events; DurableTask.Core runs them over the SQLite provider, timers on the app's (fake) clock.
 /// </summary>
 public class StandaloneOrchestrationTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
-    private static void Declare(FunctionCatalogBuilder functions) =>
-        functions
-            .MapDurableFunctions(SampleDurableFunctions.Create())
-            .MapHttp("StartApproval", "POST", "sample-approvals/{id}", async http =>
-            {
-                var started = await http.DurableClient().StartNewAsync("ApprovalFlow", http.Request.RouteValue("id")!, JsonSerializer.Deserialize<string>(http.Request.Body!));
-                return HttpResults.JsonBody(started.Created ? 202 : 200, started);
-            }, durableClient: true)
-            .MapHttp("DecideApproval", "POST", "sample-approvals/{id}/decision", async http =>
-            {
-                var outcome = await http.DurableClient().RaiseEventAsync(http.Request.RouteValue("id")!, "Approval", bool.Parse(http.Request.Body!));
-                return outcome switch
-                {
-                    DurableClientOutcome.Accepted => HttpResults.JsonBody(202, new { accepted = true }),
-                    DurableClientOutcome.NotFound => HttpResults.Problem(404, "No such approval."),
-                    _ => HttpResults.Problem(410, "The approval has already finished."),
-                };
-            }, durableClient: true)
-            .MapHttp("GetApproval", "GET", "sample-approvals/{id}", async http =>
-                await http.DurableClient().GetStatusAsync(http.Request.RouteValue("id")!) is { } status
-                    ? HttpResults.Ok(status)
-                    : HttpResults.Problem(404, "No such approval."), durableClient: true);
+    private static readonly Type[] Declare = [typeof(SampleDurableFunctions)];
 
-    private static async Task IdleAsync(StandaloneApp app) =>
-        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+    private static Task IdleAsync(StandaloneApp app) => app.WaitForDurableIdleAsync(Patience);
 
     private static async Task<JsonElement> StatusAsync(StandaloneApp app, string id) =>
         await app.Client.GetFromJsonAsync<JsonElement>($"/api/sample-approvals/{id}");
@@ -55,7 +31,6 @@ public class StandaloneOrchestrationTests
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         await IdleAsync(app);
         Assert.Equal("Running", (await StatusAsync(app, "chg-1")).GetProperty("runtimeStatus").GetString());
-        await app.Clock.WhenTimerScheduled(_ => true).WaitAsync(Patience);
 
         var decision = await app.Client.PostAsync("/api/sample-approvals/chg-1/decision", new StringContent("true"));
         Assert.Equal(HttpStatusCode.Accepted, decision.StatusCode);
@@ -63,7 +38,7 @@ public class StandaloneOrchestrationTests
 
         var status = await StatusAsync(app, "chg-1");
         Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
-        Assert.Equal("""{"a":"A-done","approved":true,"timedOut":null}""", status.GetProperty("outputJson").GetString());
+        Assert.Equal(new ApprovalOutcome("A-done", true, null), status.GetProperty("output").Deserialize<ApprovalOutcome>(Web));
     }
 
     [Fact]
@@ -82,7 +57,7 @@ public class StandaloneOrchestrationTests
 
         var status = await StatusAsync(app, "chg-2");
         Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
-        Assert.Equal("""{"a":"A-done","approved":false,"timedOut":true}""", status.GetProperty("outputJson").GetString());
+        Assert.Equal(new ApprovalOutcome("A-done", false, true), status.GetProperty("output").Deserialize<ApprovalOutcome>(Web));
         var late = await app.Client.PostAsync("/api/sample-approvals/chg-2/decision", new StringContent("true"));
         Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
     }
@@ -98,8 +73,8 @@ public class StandaloneOrchestrationTests
 
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        var status = await app.Services.GetRequiredService<IDurableClient>().GetStatusAsync("chg-3");
-        Assert.Equal("\"order-44\"", status!.InputJson);
+        var status = await app.Services.GetRequiredService<DurableTaskClient>().GetInstanceAsync("chg-3", getInputsAndOutputs: true);
+        Assert.Equal("order-44", status!.ReadInputAs<string>());
     }
 
     [Fact]
@@ -119,6 +94,6 @@ public class StandaloneOrchestrationTests
 
         var status = await StatusAsync(second, "chg-4");
         Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
-        Assert.Contains("\"timedOut\":true", status.GetProperty("outputJson").GetString(), StringComparison.Ordinal);
+        Assert.Equal(true, status.GetProperty("output").Deserialize<ApprovalOutcome>(Web)!.TimedOut);
     }
 }

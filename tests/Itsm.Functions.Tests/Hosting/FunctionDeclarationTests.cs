@@ -1,50 +1,64 @@
+using System.Text.Json;
 using Itsm.Functions.Hosting;
+using Itsm.Functions.Hosting.Standalone;
 using Itsm.Functions.Tests.Support;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Tests.Hosting;
 
-/// <summary>Declarations, emitted function.json files and the standalone endpoint map must agree.</summary>
+/// <summary>
+/// Each function is declared once, by its attributes: the Worker SDK's <c>functions.metadata</c> (what the Functions
+/// host loads) and the standalone host's routes and triggers must both say what the golden list says.
+/// </summary>
 public class FunctionDeclarationTests
 {
-    private static readonly string GoldenDirectory = Path.Combine(AppContext.BaseDirectory, "Golden", "functions");
+    private static readonly string GoldenFile = Path.Combine(AppContext.BaseDirectory, "Golden", "functions.txt");
+
+    private static string[] Golden() => File.ReadAllLines(GoldenFile).Where(l => l.Length > 0).ToArray();
+
+    /// <summary>One line per function: name, trigger, and its route and methods, queue or schedule.</summary>
+    private static string Line(string name, JsonElement trigger)
+    {
+        var type = trigger.GetProperty("type").GetString()!;
+        return type switch
+        {
+            "httpTrigger" => $"{name} {type} {string.Join(",", trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()))} {trigger.GetProperty("route").GetString()}",
+            "queueTrigger" => $"{name} {type} {trigger.GetProperty("queueName").GetString()}",
+            "timerTrigger" => $"{name} {type} {trigger.GetProperty("schedule").GetString()}",
+            _ => $"{name} {type}",
+        };
+    }
+
+    private static string Line(FunctionDescriptor function) => function.Kind switch
+    {
+        TriggerKind.Http => $"{function.Name} httpTrigger {string.Join(",", function.HttpMethods)} {function.Route}",
+        TriggerKind.Queue => $"{function.Name} queueTrigger {function.Queue!.QueueName}",
+        TriggerKind.Timer => $"{function.Name} timerTrigger {function.Timer!.Schedule}",
+        TriggerKind.Orchestration => $"{function.Name} orchestrationTrigger",
+        _ => $"{function.Name} activityTrigger",
+    };
 
     [Fact]
-    public void Every_declared_function_has_a_golden_function_json_and_no_golden_file_is_orphaned()
+    public void The_build_output_functions_metadata_lists_every_function_with_its_trigger_as_the_golden_list_says()
     {
-        var declared = ItsmFunctions.CreateCatalog().Functions.Select(f => f.Name).Order(StringComparer.Ordinal).ToArray();
-        var golden = Directory.EnumerateDirectories(GoldenDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        using var metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppProcess.BuildOutputDirectory, "functions.metadata")));
+        var lines = metadata.RootElement.EnumerateArray()
+            .Select(f => Line(
+                f.GetProperty("name").GetString()!,
+                f.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "In" && b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal))))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 
-        Assert.Equal(declared, golden);
+        Assert.Equal(Golden(), lines);
     }
 
     [Fact]
-    public void Emitted_function_json_matches_the_golden_file_for_every_function()
+    public void The_standalone_host_finds_the_same_functions_from_the_same_attributes()
     {
-        var output = TempDirectory.Create();
-        FunctionJson.WriteAll(ItsmFunctions.CreateCatalog(), output);
+        var lines = FunctionIndex.ForApp().Functions.Select(Line).Order(StringComparer.Ordinal).ToArray();
 
-        foreach (var function in ItsmFunctions.CreateCatalog().Functions)
-        {
-            var expected = File.ReadAllText(Path.Combine(GoldenDirectory, function.Name, "function.json"));
-            var actual = File.ReadAllText(Path.Combine(output, function.Name, "function.json"));
-            Assert.True(expected == actual, $"function.json of {function.Name} differs from its golden file:\n{actual}");
-        }
-    }
-
-    [Fact]
-    public void The_apps_build_output_holds_host_json_and_the_same_function_json_files()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var appOutput = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "functions", "Itsm.Functions", "bin", configuration, "net10.0"));
-
-        Assert.True(File.Exists(Path.Combine(appOutput, "host.json")), $"host.json is missing from {appOutput}");
-        foreach (var function in ItsmFunctions.CreateCatalog().Functions)
-        {
-            var emitted = Path.Combine(appOutput, function.Name, "function.json");
-            Assert.True(File.Exists(emitted), $"{emitted} was not emitted by the build");
-            Assert.Equal(File.ReadAllText(Path.Combine(GoldenDirectory, function.Name, "function.json")), File.ReadAllText(emitted));
-        }
+        Assert.Equal(Golden(), lines);
     }
 
     [Fact]
@@ -53,49 +67,71 @@ public class FunctionDeclarationTests
         await using var app = await StandaloneApp.StartAsync();
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
-            .Where(e => e.Metadata.GetMetadata<FunctionDefinition>() is not null)
-            .Select(e => (Name: e.Metadata.GetMetadata<FunctionDefinition>()!.Name, Route: e.RoutePattern.RawText ?? "", Methods: string.Join(",", e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods)))
-            .OrderBy(e => e.Name, StringComparer.Ordinal)
+            .Where(e => e.Metadata.GetMetadata<FunctionDescriptor>() is not null)
+            .Select(e => $"{e.Metadata.GetMetadata<FunctionDescriptor>()!.Name} httpTrigger {string.Join(",", e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods)} {e.RoutePattern.RawText}")
+            .Order(StringComparer.Ordinal)
             .ToArray();
 
-        var declared = ItsmFunctions.CreateCatalog().Functions
-            .Where(f => f.Trigger is HttpTrigger)
-            .Select(f => (f.Name, Route: "/api/" + ((HttpTrigger)f.Trigger).Route, Methods: string.Join(",", ((HttpTrigger)f.Trigger).Methods)))
-            .OrderBy(e => e.Name, StringComparer.Ordinal)
+        var declared = Golden().Where(l => l.Split(' ')[1] == "httpTrigger")
+            .Select(l => l.Split(' ') is var parts ? $"{parts[0]} {parts[1]} {parts[2]} /api/{parts[3]}" : l)
             .ToArray();
-
         Assert.Equal(declared, endpoints);
     }
 
     [Fact]
-    public void Durable_functions_declaring_a_return_binding_are_refused()
+    public void Every_function_can_be_bound_by_the_standalone_host()
     {
-        var builder = new FunctionCatalogBuilder().Add(new FunctionDefinition(
-            "ApprovalFlow",
-            new OrchestrationTrigger("context"),
-            [new HttpOutputBinding("$return")],
-            invocation => Task.FromResult(invocation.Succeeded())));
+        var problems = FunctionIndex.ForApp().Functions.SelectMany(FunctionInvoker.Check).ToArray();
 
-        var error = Assert.Throws<InvalidOperationException>(builder.Build);
-
-        Assert.Contains("must not declare '$return'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(problems);
     }
 
     [Fact]
     public void Two_functions_on_the_same_method_and_route_are_refused()
     {
-        var builder = new FunctionCatalogBuilder()
-            .MapHttp("A", "GET", "tickets/{id}", _ => Task.FromResult(HttpResults.NoContent()))
-            .MapHttp("B", "GET", "tickets/{ticketId}", _ => Task.FromResult(HttpResults.NoContent()));
-
-        var error = Assert.Throws<InvalidOperationException>(builder.Build);
+        var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(ClashingRoutes)]));
 
         Assert.Contains("GET tickets/{} is declared by A, B", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void An_invalid_timer_schedule_is_refused_at_declaration()
+    public void An_invalid_timer_schedule_is_refused_when_the_functions_are_read()
     {
-        Assert.Throws<FormatException>(() => new FunctionCatalogBuilder().MapTimer("T", "every five minutes", _ => Task.CompletedTask));
+        var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(BadSchedule)]));
+
+        Assert.Contains("'every five minutes'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_function_with_a_parameter_the_standalone_host_cannot_bind_is_named()
+    {
+        var function = FunctionIndex.Discover([typeof(Unbindable)]).Functions.Single();
+
+        var problem = Assert.Single(FunctionInvoker.Check(function));
+
+        Assert.Contains("parameter 'context' (FunctionContext)", problem, StringComparison.Ordinal);
+    }
+
+    private sealed class ClashingRoutes
+    {
+        [Function("A")]
+        public static IResult A([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{id}")] HttpRequest req) => Results.NoContent();
+
+        [Function("B")]
+        public static IResult B([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{ticketId}")] HttpRequest req) => Results.NoContent();
+    }
+
+    private sealed class BadSchedule
+    {
+        [Function("T")]
+        public static void T([TimerTrigger("every five minutes")] TimerInfo timer)
+        {
+        }
+    }
+
+    private sealed class Unbindable
+    {
+        [Function("U")]
+        public static IResult U([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "u")] HttpRequest req, FunctionContext context) => Results.NoContent();
     }
 }

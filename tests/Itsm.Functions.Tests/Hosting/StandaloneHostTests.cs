@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Tests.Support;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Tests.Hosting;
 
@@ -26,16 +27,10 @@ public class StandaloneHostTests
     }
 
     [Fact]
-    public async Task A_request_reaches_the_function_as_the_http_request_object_of_the_envelope()
+    public async Task A_request_reaches_the_handler_with_its_route_values_query_headers_and_body()
     {
-        HttpTriggerRequest? seen = null;
-        string? rawEnvelopeValue = null;
-        await using var app = await StandaloneApp.StartAsync(functions => functions.MapHttp("Echo", "POST", "echo/{id}", context =>
-        {
-            seen = context.Request;
-            rawEnvelopeValue = context.Invocation.Request.Data["req"].GetRawText();
-            return Task.FromResult(HttpResults.JsonBody(201, new { context.Request.Body }, new Dictionary<string, string> { ["Location"] = "/api/echo/" + context.Request.RouteValue("id") }));
-        }));
+        var probe = new Probe();
+        await using var app = await StandaloneApp.StartAsync([typeof(ProbeFunctions)], services: s => s.AddSingleton(probe));
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/echo/42?view=full")
         {
@@ -47,39 +42,38 @@ public class StandaloneHostTests
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("/api/echo/42", response.Headers.Location?.OriginalString);
         Assert.Equal("{\"body\":\"{\\\"title\\\":\\\"Printer on fire\\\"}\"}", await response.Content.ReadAsStringAsync());
+        var seen = probe.Seen;
         Assert.NotNull(seen);
         Assert.Equal("42", seen.RouteValue("id"));
         Assert.Equal("full", seen.QueryValue("view"));
         Assert.Equal("\"etag-1\"", seen.Header("If-Match"));
-        Assert.Contains("\"Params\":{\"id\":\"42\"}", rawEnvelopeValue, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task An_oversized_body_gets_413_and_the_function_never_runs()
+    public async Task An_oversized_body_gets_413_and_the_handler_never_runs()
     {
-        var calls = 0;
+        var probe = new Probe();
         await using var app = await StandaloneApp.StartAsync(
-            functions => functions.MapHttp("Sink", "POST", "sink", _ =>
-            {
-                calls++;
-                return Task.FromResult(HttpResults.NoContent());
-            }),
-            new Dictionary<string, string?> { ["Itsm:Http:MaxRequestBodyBytes"] = "2048" });
+            [typeof(ProbeFunctions)],
+            new Dictionary<string, string?> { ["Itsm:Http:MaxRequestBodyBytes"] = "2048" },
+            services: s => s.AddSingleton(probe));
 
         var response = await app.Client.PostAsync("/api/sink", new StringContent(new string('x', 4096), Encoding.UTF8, "text/plain"));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(0, calls);
+        Assert.Equal(0, probe.Calls);
         Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/api/health")).StatusCode);
     }
 
-    [Fact]
-    public async Task A_function_that_throws_answers_500_problem_details_without_a_stack_trace()
+    [Theory]
+    [InlineData("/api/broken")]
+    [InlineData("/api/broken-outside")]
+    public async Task A_function_that_throws_answers_500_problem_details_without_a_stack_trace(string path)
     {
-        await using var app = await StandaloneApp.StartAsync(functions => functions.MapHttp("Broken", "GET", "broken", _ => throw new InvalidOperationException("secret connection string")));
+        await using var app = await StandaloneApp.StartAsync([typeof(ProbeFunctions)], services: s => s.AddSingleton(new Probe()));
 
-        var response = await app.Client.GetAsync("/api/broken");
+        var response = await app.Client.GetAsync(path);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -103,7 +97,7 @@ public class StandaloneHostTests
     }
 
     [Fact]
-    public async Task The_custom_handler_envelope_endpoint_is_not_exposed_standalone()
+    public async Task Functions_are_reachable_under_their_api_routes_only_not_under_their_names()
     {
         await using var app = await StandaloneApp.StartAsync();
 
@@ -115,10 +109,54 @@ public class StandaloneHostTests
     [Fact]
     public void Inconsistent_settings_stop_the_app_at_start_and_name_the_setting()
     {
-        var error = Assert.Throws<InvalidSettingsException>(() => ItsmApp.Build(
+        var error = Assert.Throws<InvalidSettingsException>(() => ItsmApp.BuildStandalone(
             [],
             builder => builder.Configuration["Itsm:Queues:MaxDeliveryCount"] = "0"));
 
         Assert.Contains("Itsm:Queues:MaxDeliveryCount", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--functions-worker-id", true)]
+    [InlineData("--workerId", true)]
+    [InlineData("--urls", false)]
+    public void The_functions_host_is_recognised_by_the_worker_arguments_it_passes(string argument, bool underHost)
+    {
+        Assert.Equal(underHost, ItsmApp.StartedByFunctionsHost(["--host", "127.0.0.1", argument, "3f1c"]));
+        Assert.False(ItsmApp.StartedByFunctionsHost([]));
+    }
+
+    public sealed class Probe
+    {
+        public HttpTriggerRequest? Seen { get; set; }
+
+        public int Calls { get; set; }
+    }
+
+    public sealed class ProbeFunctions(HttpEndpoint http, Probe probe)
+    {
+        [Function("Echo")]
+        public Task<IResult> Echo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "echo/{id}")] HttpRequest req) =>
+            http.PublicAsync(req, context =>
+            {
+                probe.Seen = context.Request;
+                return Task.FromResult(HttpResults.JsonBody(201, new { context.Request.Body }, new Dictionary<string, string> { ["Location"] = "/api/echo/" + context.Request.RouteValue("id") }));
+            });
+
+        [Function("Sink")]
+        public Task<IResult> Sink([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sink")] HttpRequest req) =>
+            http.PublicAsync(req, _ =>
+            {
+                probe.Calls++;
+                return Task.FromResult(HttpResults.NoContent());
+            });
+
+        [Function("Broken")]
+        public Task<IResult> Broken([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "broken")] HttpRequest req) =>
+            http.PublicAsync(req, _ => throw new InvalidOperationException("secret connection string"));
+
+        [Function("BrokenOutside")]
+        public static IResult BrokenOutside([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "broken-outside")] HttpRequest req) =>
+            throw new InvalidOperationException("secret connection string");
     }
 }

@@ -1,12 +1,13 @@
 using System.Threading.Channels;
-using Itsm.Functions.Hosting;
+using Azure.Storage.Queues.Models;
 using Itsm.Functions.Hosting.Standalone;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Tests.Support;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Tests.Hosting;
 
-/// <summary>Queue and timer triggers of the standalone host, through the envelope path to real functions.</summary>
+/// <summary>Queue and timer triggers of the standalone host, delivered to <c>[QueueTrigger]</c> and <c>[TimerTrigger]</c> functions.</summary>
 public class StandaloneTriggerTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
@@ -14,17 +15,12 @@ public class StandaloneTriggerTests
     [Fact]
     public async Task A_queue_function_failing_twice_is_retried_and_the_message_completed_on_the_third_delivery()
     {
-        var deliveries = Channel.CreateUnbounded<(string Body, int DeliveryCount, string? MessageId)>();
+        var probe = new Probe();
+        var deliveries = probe.Deliveries;
         await using var app = await StandaloneApp.StartAsync(
-            functions => functions.MapServiceBusQueue("Flaky", "flaky", async context =>
-            {
-                await deliveries.Writer.WriteAsync((context.Body, context.DeliveryCount, context.MessageId));
-                if (context.DeliveryCount < 3)
-                {
-                    throw new InvalidOperationException("transient failure");
-                }
-            }),
-            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00" });
+            [typeof(QueueFunctions)],
+            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00" },
+            services: s => s.AddSingleton(probe));
         var queue = app.Services.GetRequiredService<EmbeddedQueue>();
 
         await queue.SendAsync("flaky", new OutgoingQueueMessage("{\"n\":1}", "m-1"));
@@ -40,37 +36,36 @@ public class StandaloneTriggerTests
     }
 
     [Fact]
-    public async Task A_message_that_always_fails_ends_in_the_dead_letter_list_with_the_functions_reason()
+    public async Task A_message_that_always_fails_ends_in_the_poison_queue_with_the_functions_reason()
     {
-        var calls = 0;
+        var probe = new Probe();
         await using var app = await StandaloneApp.StartAsync(
-            functions => functions.MapServiceBusQueue("Poisoned", "poisoned", _ =>
-            {
-                Interlocked.Increment(ref calls);
-                throw new InvalidOperationException("never works");
-            }),
-            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00", ["Itsm:Queues:MaxDeliveryCount"] = "3" });
+            [typeof(QueueFunctions)],
+            new Dictionary<string, string?> { ["Itsm:Queues:RetryDelay"] = "00:00:00", ["Itsm:Queues:MaxDeliveryCount"] = "3" },
+            services: s => s.AddSingleton(probe));
         var queue = app.Services.GetRequiredService<EmbeddedQueue>();
 
         await queue.SendAsync("poisoned", new OutgoingQueueMessage("x", "m-poison"));
 
         await WaitUntilAsync(queue, "poisoned", async () => (await queue.GetDeadLettersAsync("poisoned")).Count == 1);
         var dead = Assert.Single(await queue.GetDeadLettersAsync("poisoned"));
-        Assert.Equal(3, calls);
+        Assert.Equal(3, probe.PoisonedCalls);
         Assert.Equal(3, dead.DeliveryCount);
-        Assert.Contains("Poisoned", dead.Description, StringComparison.Ordinal);
+        Assert.Contains("never works", dead.Description, StringComparison.Ordinal);
+        Assert.Equal(0, await queue.CountActiveAsync("poisoned"));
+        Assert.Equal(1, await queue.CountActiveAsync("poisoned" + EmbeddedQueue.PoisonSuffix));
+
+        // Resubmitted, it is delivered again from a dequeue count of zero.
+        Assert.Equal(1, await queue.ResubmitPoisonAsync("poisoned"));
+        await WaitUntilAsync(queue, "poisoned", async () => (await queue.GetDeadLettersAsync("poisoned")).Count == 1 && probe.PoisonedCalls == 6);
     }
 
     [Fact]
     public async Task Stopping_the_app_lets_a_message_being_handled_finish_and_be_completed()
     {
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var app = await StandaloneApp.StartAsync(functions => functions.MapServiceBusQueue("Slow", "slow", async _ =>
-        {
-            started.TrySetResult();
-            await release.Task;
-        }));
+        var probe = new Probe();
+        var (started, release) = (probe.SlowStarted, probe.SlowRelease);
+        var app = await StandaloneApp.StartAsync([typeof(QueueFunctions)], services: s => s.AddSingleton(probe));
         var queue = app.Services.GetRequiredService<EmbeddedQueue>();
         await queue.SendAsync("slow", new OutgoingQueueMessage("work", "m-slow"));
         await started.Task.WaitAsync(Patience);
@@ -105,11 +100,9 @@ public class StandaloneTriggerTests
     [Fact]
     public async Task A_timer_function_fires_at_its_scheduled_instant_with_the_schedule_status()
     {
-        var fired = Channel.CreateUnbounded<(DateTimeOffset At, bool PastDue, DateTimeOffset? Next)>();
-        FakeTimeProvider? clock = null;
-        await using var app = await StandaloneApp.StartAsync(functions => functions.MapTimer("EveryFiveMinutes", "0 */5 * * * *", async context =>
-            await fired.Writer.WriteAsync((clock!.GetUtcNow(), context.IsPastDue, context.Next))));
-        clock = app.Clock;
+        var probe = new Probe();
+        var fired = probe.Fired;
+        await using var app = await StandaloneApp.StartAsync([typeof(EveryFiveMinutesFunction)], services: s => s.AddSingleton(probe));
         var firstOccurrence = StandaloneApp.Epoch.AddMinutes(5);
 
         await app.Clock.WhenTimerScheduled(at => at == firstOccurrence).WaitAsync(Patience);
@@ -128,19 +121,20 @@ public class StandaloneTriggerTests
     public async Task An_occurrence_missed_while_the_app_was_down_runs_once_at_start_marked_past_due()
     {
         var directory = TempDirectory.Create();
-        var fired = Channel.CreateUnbounded<bool>();
-        void Declare(FunctionCatalogBuilder functions) =>
-            functions.MapTimer("Hourly", "0 0 * * * *", async context => await fired.Writer.WriteAsync(context.IsPastDue));
+        var probe = new Probe();
+        var fired = probe.HourlyPastDue;
+        Type[] declare = [typeof(HourlyFunction)];
+        void Probe(IServiceCollection services) => services.AddSingleton(probe);
 
         var clock = new FakeTimeProvider(StandaloneApp.Epoch);
-        await using (var first = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock))
+        await using (var first = await StandaloneApp.StartAsync(declare, directory: directory, clock: clock, services: Probe))
         {
             await clock.WhenTimerScheduled(at => at == StandaloneApp.Epoch.AddHours(1)).WaitAsync(Patience);
         }
 
         // Down across three occurrences; it runs once, not three times.
         clock.Advance(TimeSpan.FromHours(3) + TimeSpan.FromMinutes(10));
-        await using var second = await StandaloneApp.StartAsync(Declare, directory: directory, clock: clock);
+        await using var second = await StandaloneApp.StartAsync(declare, directory: directory, clock: clock, services: Probe);
 
         Assert.True(await fired.Reader.ReadAsync().AsTask().WaitAsync(Patience));
         await clock.WhenTimerScheduled(at => at == StandaloneApp.Epoch.AddHours(4)).WaitAsync(Patience);
@@ -161,5 +155,60 @@ public class StandaloneTriggerTests
 
             await changed.WaitAsync(timeout.Token);
         }
+    }
+
+    public sealed class Probe
+    {
+        public Channel<(string Body, int DeliveryCount, string? MessageId)> Deliveries { get; } = Channel.CreateUnbounded<(string, int, string?)>();
+
+        public int PoisonedCalls;
+
+        public TaskCompletionSource SlowStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource SlowRelease { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Channel<(DateTimeOffset At, bool PastDue, DateTimeOffset? Next)> Fired { get; } = Channel.CreateUnbounded<(DateTimeOffset, bool, DateTimeOffset?)>();
+
+        public Channel<bool> HourlyPastDue { get; } = Channel.CreateUnbounded<bool>();
+    }
+
+    public sealed class QueueFunctions(Probe probe)
+    {
+        [Function("Flaky")]
+        public async Task Flaky([QueueTrigger("flaky")] QueueMessage message)
+        {
+            await probe.Deliveries.Writer.WriteAsync((message.Body.ToString(), (int)message.DequeueCount, message.MessageId));
+            if (message.DequeueCount < 3)
+            {
+                throw new InvalidOperationException("transient failure");
+            }
+        }
+
+        [Function("Poisoned")]
+        public void Poisoned([QueueTrigger("poisoned")] string message)
+        {
+            Interlocked.Increment(ref probe.PoisonedCalls);
+            throw new InvalidOperationException("never works");
+        }
+
+        [Function("Slow")]
+        public async Task Slow([QueueTrigger("slow")] string message)
+        {
+            probe.SlowStarted.TrySetResult();
+            await probe.SlowRelease.Task;
+        }
+    }
+
+    public sealed class EveryFiveMinutesFunction(Probe probe, TimeProvider clock)
+    {
+        [Function("EveryFiveMinutes")]
+        public async Task EveryFiveMinutes([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>
+            await probe.Fired.Writer.WriteAsync((clock.GetUtcNow(), timer.IsPastDue, new DateTimeOffset(timer.ScheduleStatus!.Next, TimeSpan.Zero)));
+    }
+
+    public sealed class HourlyFunction(Probe probe)
+    {
+        [Function("Hourly")]
+        public async Task Hourly([TimerTrigger("0 0 * * * *")] TimerInfo timer) => await probe.HourlyPastDue.Writer.WriteAsync(timer.IsPastDue);
     }
 }

@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Itsm.Durable.Engine;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
 
@@ -47,7 +46,7 @@ public partial class SlaKillTests
 
         var clock = new FakeTimeProvider(raisedAt.AddHours(2));
         await using var app = await StandaloneApp.StartAsync(directory: directory, clock: clock);
-        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        await app.WaitForDurableIdleAsync(TimeSpan.FromSeconds(30));
 
         var history = await app.As("sam", "contoso", AppRoles.Agent).GetFromJsonAsync<JsonElement>($"/api/tickets/{id}/history");
         var sla = history.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("action").GetString()!.StartsWith("sla.", StringComparison.Ordinal)).ToArray();

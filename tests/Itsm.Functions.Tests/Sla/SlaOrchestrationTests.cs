@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Itsm.Durable.Engine;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
+using Microsoft.DurableTask.Client;
 using static Itsm.Functions.Tests.Sla.Calendars;
 
 namespace Itsm.Functions.Tests.Sla;
@@ -51,7 +51,7 @@ public class SlaOrchestrationTests
     private static HttpClient Agent(StandaloneApp app) => app.As("sam", "contoso", AppRoles.Agent);
 
     private static async Task IdleAsync(StandaloneApp app) =>
-        await app.Services.GetRequiredService<EmbeddedDurableEngine>().WaitForIdleAsync(CancellationToken.None).WaitAsync(Patience);
+        await app.WaitForDurableIdleAsync(Patience);
 
     private static async Task<string> RaiseAsync(StandaloneApp app, string json = """{"type":"Incident","title":"Payroll export fails","impact":2,"urgency":2}""")
     {
@@ -203,8 +203,8 @@ public class SlaOrchestrationTests
         Assert.DoesNotContain("sla.breached", actions);
         var clock = await ClockAsync(app, id);
         Assert.Equal(("Met", "PT15H59M59S"), (clock.GetProperty("state").GetString(), clock.GetProperty("elapsed").GetString()));
-        var status = await app.Services.GetRequiredService<EmbeddedDurableEngine>().GetStatusAsync($"sla:contoso:{id}:resolution:1", false, CancellationToken.None);
-        Assert.Equal("Completed", status!.RuntimeStatus.ToString());
+        var status = await app.Services.GetRequiredService<DurableTaskClient>().GetInstanceAsync($"sla:contoso:{id}:resolution:1", getInputsAndOutputs: false);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, status!.RuntimeStatus);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Itsm.Functions.Hosting;
+using Itsm.Functions.Hosting.Standalone;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
@@ -7,7 +8,7 @@ namespace Itsm.Functions.Tests.Support;
 
 /// <summary>
 /// The real app, built by the same composition root as Program, on an in-memory server with a temporary
-/// database and a fake clock. Tests may declare extra functions and settings.
+/// database and a fake clock. Tests may add classes with more functions, and settings.
 /// </summary>
 public sealed class StandaloneApp : IAsyncDisposable
 {
@@ -34,7 +35,7 @@ public sealed class StandaloneApp : IAsyncDisposable
     public IServiceProvider Services => App.Services;
 
     public static async Task<StandaloneApp> StartAsync(
-        Action<FunctionCatalogBuilder>? functions = null,
+        IEnumerable<Type>? functions = null,
         IDictionary<string, string?>? settings = null,
         string? directory = null,
         FakeTimeProvider? clock = null,
@@ -52,7 +53,7 @@ public sealed class StandaloneApp : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = ItsmApp.Build(
+        var app = ItsmApp.BuildStandalone(
             [],
             builder =>
             {
@@ -65,6 +66,10 @@ public sealed class StandaloneApp : IAsyncDisposable
         await app.StartAsync();
         return new StandaloneApp(app, directory, clock);
     }
+
+    /// <summary>Waits until no orchestration or activity work is due at the fake clock's instant and none is running.</summary>
+    public Task WaitForDurableIdleAsync(TimeSpan? patience = null) =>
+        Services.GetRequiredService<StandaloneDurableWorker>().WaitForIdleAsync(CancellationToken.None).WaitAsync(patience ?? TimeSpan.FromSeconds(30));
 
     /// <summary>A client that calls as the given user: a dev token signed with this app's dev key.</summary>
     public HttpClient As(string userId, string tenantId = "contoso", params string[] roles)

@@ -5,12 +5,17 @@ using Microsoft.Data.Sqlite;
 namespace Itsm.Functions.Hosting.Standalone;
 
 /// <summary>
-/// The standalone stand-in for a Service Bus queue, persisted in SQLite, with the semantics the app relies
-/// on: peek-lock delivery (at least once), a lock that expires, redelivery until a maximum delivery count,
-/// a dead-letter list with a reason, and duplicate detection by message id within a time window.
+/// The standalone stand-in for an Azure Storage queue, persisted in SQLite, with the semantics the app relies on:
+/// peek-lock delivery (at least once; the lock is the Storage queue's visibility timeout), a dequeue count, and after
+/// the maximum count the message moves to the poison queue <c>{queue}-poison</c> with the reason, as the Functions
+/// host does, from where <see cref="ResubmitPoisonAsync"/> puts it back. Messages with a repeated id within a window
+/// are dropped (the intake is idempotent on the external id anyway).
 /// </summary>
 public sealed class EmbeddedQueue
 {
+    /// <summary>The Functions host's name for a queue's poison queue: <c>{queue}-poison</c>.</summary>
+    public const string PoisonSuffix = "-poison";
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS queue_messages (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,14 +205,15 @@ public sealed class EmbeddedQueue
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The messages in the poison queue of <paramref name="queue"/>, oldest first, with why they got there.</summary>
     public async Task<IReadOnlyList<DeadLetteredMessage>> GetDeadLettersAsync(string queue, CancellationToken cancellationToken = default)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
             null,
-            "SELECT message_id, body, delivery_count, dead_letter_reason, dead_letter_description, dead_lettered_at FROM queue_messages WHERE queue = $q AND dead_lettered = 1 ORDER BY dead_lettered_at, seq",
-            ("$q", queue));
+            "SELECT message_id, body, delivery_count, COALESCE(dead_letter_reason, ''), dead_letter_description, COALESCE(dead_lettered_at, enqueued_at) FROM queue_messages WHERE queue = $q ORDER BY dead_lettered_at, seq",
+            ("$q", queue + PoisonSuffix));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var result = new List<DeadLetteredMessage>();
         while (await reader.ReadAsync(cancellationToken))
@@ -224,6 +230,28 @@ public sealed class EmbeddedQueue
         return result;
     }
 
+    /// <summary>Moves every message of the poison queue of <paramref name="queue"/> back to it, as new (dequeue count 0); returns how many.</summary>
+    public async Task<int> ResubmitPoisonAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        int moved;
+        await using (var connection = await _database.OpenAsync(cancellationToken))
+        {
+            moved = Run(
+                connection,
+                null,
+                "UPDATE queue_messages SET queue = $q, delivery_count = 0, lock_token = NULL, visible_at = $now, dead_letter_reason = NULL, dead_letter_description = NULL, dead_lettered_at = NULL WHERE queue = $poison",
+                ("$q", queue), ("$poison", queue + PoisonSuffix), ("$now", now));
+        }
+
+        if (moved > 0)
+        {
+            Signal(queue).Set();
+        }
+
+        return moved;
+    }
+
     private TimeSpan RetryDelay(int deliveryCount)
     {
         var factor = Math.Pow(2, Math.Max(0, deliveryCount - 1));
@@ -235,7 +263,7 @@ public sealed class EmbeddedQueue
         Run(
             connection,
             transaction,
-            "UPDATE queue_messages SET dead_lettered = 1, lock_token = NULL, dead_letter_reason = $reason, dead_letter_description = $description, dead_lettered_at = $now WHERE seq = $seq"
+            "UPDATE queue_messages SET queue = queue || '" + PoisonSuffix + "', dead_lettered = 0, lock_token = NULL, visible_at = $now, dead_letter_reason = $reason, dead_letter_description = $description, dead_lettered_at = $now WHERE seq = $seq"
                 + (lockToken is null ? "" : " AND lock_token = $lock"),
             ("$reason", reason), ("$description", description), ("$now", now), ("$seq", seq), ("$lock", lockToken));
 
@@ -275,7 +303,12 @@ public sealed record ReceivedQueueMessage(
     DateTimeOffset EnqueuedTime,
     int DeliveryCount,
     string LockToken,
-    DateTimeOffset LockedUntil);
+    DateTimeOffset LockedUntil)
+{
+    /// <summary>The message as the queue trigger's <c>QueueMessage</c> binding gives it.</summary>
+    public Azure.Storage.Queues.Models.QueueMessage ToStorageQueueMessage() =>
+        Azure.Storage.Queues.Models.QueuesModelFactory.QueueMessage(MessageId, LockToken, BinaryData.FromString(Body), DeliveryCount, LockedUntil, EnqueuedTime, null);
+}
 
 public sealed record DeadLetteredMessage(string MessageId, string Body, int DeliveryCount, string Reason, string Description, DateTimeOffset DeadLetteredAt);
 
@@ -284,7 +317,7 @@ public sealed record QueueOptions
 {
     public TimeSpan LockDuration { get; init; } = TimeSpan.FromSeconds(60);
 
-    public int MaxDeliveryCount { get; init; } = 10;
+    public int MaxDeliveryCount { get; init; } = 5;
 
     public TimeSpan DuplicateDetectionWindow { get; init; } = TimeSpan.FromMinutes(10);
 

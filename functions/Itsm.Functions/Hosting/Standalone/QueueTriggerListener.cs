@@ -1,17 +1,18 @@
 namespace Itsm.Functions.Hosting.Standalone;
 
 /// <summary>
-/// Delivers messages of the embedded queue to one queue-triggered function, like the Service Bus extension:
-/// peek-lock, lock renewal while the function runs, complete on success, abandon on failure.
+/// Delivers messages of the embedded queue to one <c>[QueueTrigger]</c> function, like the Storage queue extension:
+/// the message is hidden (locked) while the function runs and the lock renewed, deleted on success, made visible
+/// again after a back-off on failure, and moved to the poison queue after the maximum dequeue count.
 /// </summary>
 public sealed class QueueTriggerListener(
-    FunctionDefinition function,
+    FunctionDescriptor function,
     EmbeddedQueue queue,
-    StandaloneInvoker invoker,
+    IServiceScopeFactory scopes,
     TimeProvider time,
     ILogger<QueueTriggerListener> logger) : BackgroundService
 {
-    private readonly string _queueName = ((ServiceBusQueueTrigger)function.Trigger).QueueName;
+    private readonly string _queueName = function.Queue!.QueueName;
     private readonly List<Task> _inFlight = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -92,10 +93,24 @@ public sealed class QueueTriggerListener(
         var renewTask = RenewLockAsync(message, renewal.Token);
         try
         {
-            var result = await invoker.InvokeQueueAsync(function, message, CancellationToken.None);
+            Exception? failure = null;
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var returned = await FunctionInvoker.InvokeAsync(function, new InvocationInput(scope.ServiceProvider, CancellationToken.None, QueueMessage: message));
+                foreach (var (name, output) in FunctionInvoker.QueueOutputs(returned))
+                {
+                    await queue.SendAsync(name, new OutgoingQueueMessage(output));
+                }
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
             await renewal.CancelAsync();
             await renewTask;
-            if (result.Succeeded)
+            if (failure is null)
             {
                 if (!await queue.CompleteAsync(message))
                 {
@@ -104,9 +119,8 @@ public sealed class QueueTriggerListener(
             }
             else
             {
-                var reason = result.ProblemDetail() ?? $"The function answered {result.StatusCode}.";
-                logger.LogWarning("Function {Function} failed message {MessageId} (delivery {Delivery}): {Reason}", function.Name, message.MessageId, message.DeliveryCount, reason);
-                await queue.AbandonAsync(message, reason);
+                logger.LogWarning(failure, "Function {Function} failed message {MessageId} (delivery {Delivery}).", function.Name, message.MessageId, message.DeliveryCount);
+                await queue.AbandonAsync(message, failure.Message);
             }
         }
         catch (Exception ex)

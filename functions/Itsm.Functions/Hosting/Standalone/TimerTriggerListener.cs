@@ -1,9 +1,11 @@
 using Itsm.Functions.Storage.Sqlite;
+using Microsoft.Azure.Functions.Worker;
+using NCrontab;
 
 namespace Itsm.Functions.Hosting.Standalone;
 
 /// <summary>
-/// Fires one timer-triggered function on its NCRONTAB schedule. The schedule status (last and next
+/// Fires one <c>[TimerTrigger]</c> function on its NCRONTAB schedule (six fields, seconds first, UTC, as the Functions host reads it). The schedule status (last and next
 /// occurrence) is kept in the database, like the host's schedule monitor, so an occurrence missed while
 /// the process was down runs once at start with <c>IsPastDue</c> set.
 /// </summary>
@@ -17,21 +19,21 @@ public sealed class TimerTriggerListener : BackgroundService
             last_updated INTEGER NOT NULL);
         """;
 
-    private readonly FunctionDefinition _function;
-    private readonly TimerTrigger _trigger;
-    private readonly NCrontabSchedule _schedule;
+    private readonly FunctionDescriptor _function;
+    private readonly TimerTriggerAttribute _trigger;
+    private readonly CrontabSchedule _schedule;
     private readonly SqliteDatabase _database;
-    private readonly StandaloneInvoker _invoker;
+    private readonly IServiceScopeFactory _scopes;
     private readonly TimeProvider _time;
     private readonly ILogger<TimerTriggerListener> _logger;
 
-    public TimerTriggerListener(FunctionDefinition function, SqliteDatabase database, StandaloneInvoker invoker, TimeProvider time, ILogger<TimerTriggerListener> logger)
+    public TimerTriggerListener(FunctionDescriptor function, SqliteDatabase database, IServiceScopeFactory scopes, TimeProvider time, ILogger<TimerTriggerListener> logger)
     {
         _function = function;
-        _trigger = (TimerTrigger)function.Trigger;
-        _schedule = NCrontabSchedule.Parse(_trigger.Schedule);
+        _trigger = function.Timer!;
+        _schedule = ParseSchedule(_trigger.Schedule);
         _database = database;
-        _invoker = invoker;
+        _scopes = scopes;
         _time = time;
         _logger = logger;
         _database.EnsureSchema(Schema);
@@ -45,7 +47,7 @@ public sealed class TimerTriggerListener : BackgroundService
         DateTimeOffset next;
         if (status is null)
         {
-            next = _schedule.GetNextOccurrence(now) ?? throw new InvalidOperationException($"Schedule '{_trigger.Schedule}' never occurs.");
+            next = NextOccurrence(now);
             SaveStatus(null, next);
             if (_trigger.RunOnStartup)
             {
@@ -74,8 +76,7 @@ public sealed class TimerTriggerListener : BackgroundService
 
             var firedAt = _time.GetUtcNow();
             var isPastDue = firedAt - next > TimeSpan.FromSeconds(1);
-            var following = _schedule.GetNextOccurrence(firedAt > next ? firedAt : next)
-                ?? throw new InvalidOperationException($"Schedule '{_trigger.Schedule}' has no further occurrence.");
+            var following = NextOccurrence(firedAt > next ? firedAt : next);
             await FireAsync(last, following, isPastDue, stoppingToken);
 
             // Recorded only after the function ran: a crash mid-run repeats the occurrence (at least once).
@@ -85,12 +86,28 @@ public sealed class TimerTriggerListener : BackgroundService
         }
     }
 
+    /// <summary>Parses an NCRONTAB expression as the Functions host does: six fields, seconds first.</summary>
+    public static CrontabSchedule ParseSchedule(string expression) =>
+        CrontabSchedule.Parse(expression, new CrontabSchedule.ParseOptions { IncludingSeconds = true });
+
+    private DateTimeOffset NextOccurrence(DateTimeOffset after) =>
+        new(DateTime.SpecifyKind(_schedule.GetNextOccurrence(after.UtcDateTime), DateTimeKind.Utc));
+
     private async Task FireAsync(DateTimeOffset? last, DateTimeOffset next, bool isPastDue, CancellationToken stoppingToken)
     {
-        var result = await _invoker.InvokeTimerAsync(_function, last, next, isPastDue, stoppingToken);
-        if (!result.Succeeded)
+        var timer = new TimerInfo
         {
-            _logger.LogWarning("Timer function {Function} failed: {Reason}", _function.Name, result.ProblemDetail());
+            IsPastDue = isPastDue,
+            ScheduleStatus = new ScheduleStatus { Last = (last ?? DateTimeOffset.MinValue).UtcDateTime, Next = next.UtcDateTime, LastUpdated = _time.GetUtcNow().UtcDateTime },
+        };
+        try
+        {
+            await using var scope = _scopes.CreateAsyncScope();
+            await FunctionInvoker.InvokeAsync(_function, new InvocationInput(scope.ServiceProvider, stoppingToken, Timer: timer));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            _logger.LogWarning(ex, "Timer function {Function} failed.", _function.Name);
         }
     }
 

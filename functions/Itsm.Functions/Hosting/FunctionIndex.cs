@@ -1,0 +1,138 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Itsm.Functions.Hosting;
+
+public enum TriggerKind
+{
+    Http,
+    Queue,
+    Timer,
+    Orchestration,
+    Activity,
+}
+
+/// <summary>
+/// One function as its attributes declare it: <c>[Function(name)]</c> on a method and the trigger attribute on one
+/// of its parameters. The Worker SDK turns the same attributes into <c>functions.metadata</c> for the Functions host;
+/// the standalone host reads them here, so each function is declared exactly once.
+/// </summary>
+public sealed record FunctionDescriptor(string Name, MethodInfo Method, TriggerKind Kind, ParameterInfo TriggerParameter)
+{
+    public HttpTriggerAttribute? Http => TriggerParameter.GetCustomAttribute<HttpTriggerAttribute>();
+
+    public QueueTriggerAttribute? Queue => TriggerParameter.GetCustomAttribute<QueueTriggerAttribute>();
+
+    public TimerTriggerAttribute? Timer => TriggerParameter.GetCustomAttribute<TimerTriggerAttribute>();
+
+    public ApiDocAttribute? Docs => Method.GetCustomAttribute<ApiDocAttribute>();
+
+    /// <summary>The route below the <c>api</c> prefix; the Functions host uses the function name when none is given.</summary>
+    public string Route => Http?.Route ?? Name;
+
+    /// <summary>HTTP methods in upper case; the Functions host accepts any method when none is given.</summary>
+    public IReadOnlyList<string> HttpMethods => Http?.Methods is { Length: > 0 } methods ? methods.Select(m => m.ToUpperInvariant()).ToArray() : [];
+}
+
+/// <summary>Every function of the app (and of extra types, for tests), found by reflection and checked once.</summary>
+public sealed partial class FunctionIndex
+{
+    private readonly Dictionary<string, FunctionDescriptor> _byName;
+
+    private FunctionIndex(IReadOnlyList<FunctionDescriptor> functions)
+    {
+        Functions = functions;
+        _byName = functions.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IReadOnlyList<FunctionDescriptor> Functions { get; }
+
+    public FunctionDescriptor? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public IEnumerable<FunctionDescriptor> OfKind(TriggerKind kind) => Functions.Where(f => f.Kind == kind);
+
+    /// <summary>The app's functions plus those declared on <paramref name="extraTypes"/>.</summary>
+    public static FunctionIndex ForApp(IEnumerable<Type>? extraTypes = null) =>
+        Discover(typeof(FunctionIndex).Assembly.GetTypes().Concat(extraTypes ?? []));
+
+    public static FunctionIndex Discover(IEnumerable<Type> types)
+    {
+        var functions = new List<FunctionDescriptor>();
+        var errors = new List<string>();
+        foreach (var method in types.Distinct().SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)))
+        {
+            if (method.GetCustomAttribute<FunctionAttribute>() is not { } function)
+            {
+                continue;
+            }
+
+            var triggers = method.GetParameters()
+                .Select(p => (Parameter: p, Kind: KindOf(p)))
+                .Where(t => t.Kind is not null)
+                .ToArray();
+            if (triggers.Length != 1)
+            {
+                errors.Add($"Function '{function.Name}' ({method.DeclaringType?.Name}.{method.Name}) must have exactly one trigger parameter, not {triggers.Length}.");
+                continue;
+            }
+
+            functions.Add(new FunctionDescriptor(function.Name, method, triggers[0].Kind!.Value, triggers[0].Parameter));
+        }
+
+        foreach (var duplicate in functions.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            errors.Add($"Function '{duplicate.Key}' is declared {duplicate.Count()} times.");
+        }
+
+        foreach (var function in functions.Where(f => f.Kind == TriggerKind.Timer))
+        {
+            try
+            {
+                Standalone.TimerTriggerListener.ParseSchedule(function.Timer!.Schedule);
+            }
+            catch (NCrontab.CrontabException ex)
+            {
+                errors.Add($"Function '{function.Name}' has an invalid NCRONTAB schedule '{function.Timer!.Schedule}': {ex.Message}");
+            }
+        }
+
+        foreach (var function in functions.Where(f => !FunctionName().IsMatch(f.Name)))
+        {
+            errors.Add($"Function name '{function.Name}' must start with a letter and contain only letters, digits, '_' and '-' (at most 127).");
+        }
+
+        var routes = functions
+            .Where(f => f.Kind == TriggerKind.Http)
+            .SelectMany(f => (f.HttpMethods.Count > 0 ? f.HttpMethods : ["*"]).Select(m => (Method: m, Route: NormaliseRoute(f.Route), f.Name)))
+            .GroupBy(r => (r.Method, r.Route));
+        foreach (var clash in routes.Where(g => g.Count() > 1))
+        {
+            errors.Add($"{clash.Key.Method} {clash.Key.Route} is declared by {string.Join(", ", clash.Select(c => c.Name))}.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid function declarations: " + string.Join(" ", errors));
+        }
+
+        return new FunctionIndex(functions.OrderBy(f => f.Name, StringComparer.Ordinal).ToArray());
+    }
+
+    private static TriggerKind? KindOf(ParameterInfo parameter) =>
+        parameter.IsDefined(typeof(HttpTriggerAttribute)) ? TriggerKind.Http
+        : parameter.IsDefined(typeof(QueueTriggerAttribute)) ? TriggerKind.Queue
+        : parameter.IsDefined(typeof(TimerTriggerAttribute)) ? TriggerKind.Timer
+        : parameter.IsDefined(typeof(OrchestrationTriggerAttribute)) ? TriggerKind.Orchestration
+        : parameter.IsDefined(typeof(ActivityTriggerAttribute)) ? TriggerKind.Activity
+        : null;
+
+    private static string NormaliseRoute(string route) =>
+        RouteParameter().Replace(route.Trim('/').ToLowerInvariant(), "{}");
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,126}$")]
+    private static partial Regex FunctionName();
+
+    [GeneratedRegex(@"\{[^}]*\}")]
+    private static partial Regex RouteParameter();
+}
