@@ -355,30 +355,6 @@ param cosmosContainers cosmosContainerType[] = [
     }
   }
   {
-    name: 'intakeDeadLetters'
-    partitionKeyPaths: [
-      '/channel'
-    ]
-    indexingPolicy: {
-      automatic: true
-      indexingMode: 'consistent'
-      includedPaths: [
-        { path: '/id/?' }
-        { path: '/channel/?' }
-        { path: '/deadLetteredAt/?' }
-      ]
-      excludedPaths: [
-        { path: '/*' }
-      ]
-      compositeIndexes: [
-        [
-          { path: '/deadLetteredAt', order: 'ascending' }
-          { path: '/id', order: 'ascending' }
-        ]
-      ]
-    }
-  }
-  {
     name: 'mailSubscriptions'
     partitionKeyPaths: [
       '/mailbox'
@@ -603,7 +579,6 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     maximumInstanceCount: maximumInstanceCount
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
-    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmosDatabaseName
     tenantId: tenant().tenantId
@@ -629,6 +604,8 @@ output SERVICE_API_NAME string = api.outputs.name
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_COSMOS_DATABASE_NAME string = cosmosDatabaseName
 output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output INTAKE_QUEUE_NAME string = storage.outputs.intakeQueueName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri

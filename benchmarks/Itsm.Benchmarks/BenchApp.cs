@@ -44,7 +44,7 @@ internal sealed class BenchApp : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = ItsmApp.Build([], builder => builder.Configuration.AddInMemoryCollection(all));
+        var app = ItsmApp.BuildStandalone([], builder => builder.Configuration.AddInMemoryCollection(all));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };

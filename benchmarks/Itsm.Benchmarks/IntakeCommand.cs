@@ -96,10 +96,10 @@ internal static class IntakeCommand
         var duplicatesDrained = await DrainAsync(again);
         var ticketsAfter = await CountAsync(app, TicketStore.Tickets, "bench", Ticket.DocumentType);
         var outboxAfter = await CountOutboxAsync(app);
-        var deadLetters = (await app.Services.GetRequiredService<IntakeDeadLetters>().ListAsync("teams", CancellationToken.None)).Count;
+        var deadLetters = (await app.Services.GetRequiredService<Itsm.Functions.Hosting.Standalone.EmbeddedQueue>().GetDeadLettersAsync(IntakeFunctions.QueueName, CancellationToken.None)).Count;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"duplicates: {messages} re-posted, queue empty after {duplicatesDrained.TotalSeconds:F2} s ({messages / duplicatesDrained.TotalSeconds:F0}/s); answer {Measure.Summary(duplicateAnswers, "ms")}; tickets now {ticketsAfter}, outbox {outboxAfter}"));
-        Console.WriteLine($"dead letters: {deadLetters}; {Measure.Memory()}; {Measure.FileSizes(database)}");
+        Console.WriteLine($"poison messages: {deadLetters}; {Measure.Memory()}; {Measure.FileSizes(database)}");
         return 0;
     }
 

@@ -2,10 +2,9 @@ using BenchmarkDotNet.Running;
 using Itsm.Benchmarks;
 
 // Commands that measure whole systems (a durable engine, a seeded database) run once and print figures;
-// everything else goes to BenchmarkDotNet (e.g. --filter '*Replay*').
+// everything else goes to BenchmarkDotNet.
 return args switch
 {
-    ["engine", .. var rest] => await EngineCommand.RunAsync(rest),
     ["tickets", .. var rest] => await TicketsCommand.RunAsync(rest),
     ["sla", .. var rest] => await SlaCommand.RunAsync(rest),
     ["cmdb", .. var rest] => await CmdbBenchCommand.RunAsync(rest),
@@ -15,6 +14,6 @@ return args switch
 
 static int RunBenchmarkDotNet(string[] args)
 {
-    var summaries = BenchmarkSwitcher.FromAssembly(typeof(ReplayBenchmarks).Assembly).Run(args);
+    var summaries = BenchmarkSwitcher.FromAssembly(typeof(BenchApp).Assembly).Run(args);
     return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Itsm.Durable.Engine;
+using Itsm.Functions.Hosting.Standalone;
 using Itsm.Functions.Security;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Storage;
@@ -39,7 +39,7 @@ internal static class SlaCommand
         var alarms = Measure.IntOption(args, "--alarms", 1000);
         await using var bench = await BenchApp.StartAsync("sla", workers * 2);
         var (app, http, database) = (bench.App, bench.Http, bench.DatabasePath);
-        var engine = app.Services.GetRequiredService<EmbeddedDurableEngine>();
+        var engine = app.Services.GetRequiredService<StandaloneDurableWorker>();
         await ConfigureAsync(http, database, "bench", 7 * 24 * 60, "[50,75,90]");
         await ConfigureAsync(http, database, "bench-late", 1, "[50]");
         Console.WriteLine($"app started, SLA policies set: {Measure.Memory()}");

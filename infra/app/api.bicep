@@ -1,8 +1,8 @@
 // Flex Consumption plan + function app for the ITSM API.
 //
-// The app is a .NET 10 custom handler: a self-contained linux-x64 executable started by the
-// Functions host. On Flex the language stack is chosen by functionAppConfig.runtime
-// ({ name: 'custom', version: '1.0' }), not by app settings: FUNCTIONS_WORKER_RUNTIME and
+// The app is a .NET 10 isolated-worker Functions app (framework-dependent; the platform provides
+// .NET 10). On Flex the language stack is chosen by functionAppConfig.runtime
+// ({ name: 'dotnet-isolated', version: '10.0' }), not by app settings: FUNCTIONS_WORKER_RUNTIME and
 // FUNCTIONS_EXTENSION_VERSION are listed as deprecated for Flex Consumption ("Flex Consumption
 // plan deprecations" in the Functions app settings reference) and are therefore not set here.
 
@@ -31,7 +31,6 @@ param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
 param applicationInsightsConnectionString string
-param serviceBusFullyQualifiedNamespace string
 param cosmosEndpoint string
 param cosmosDatabaseName string
 param tenantId string
@@ -58,15 +57,11 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
 // App settings. The names are read by the application and the Functions host; do not rename.
 // tests/Itsm.Functions.Tests/Deployment/InfraConsistencyTests.cs checks them against the code.
 var appSettings = {
-  // Host storage (leases, keys, Durable task hub) through the user-assigned identity.
+  // Host storage (leases, keys, the Durable task hub) and the `intake` queue trigger and outputs (connection
+  // "AzureWebJobsStorage"), all through the user-assigned identity.
   AzureWebJobsStorage__accountName: storageAccount.name
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
-
-  // Service Bus trigger connection "ServiceBusConnection" (function.json `connection`).
-  ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
-  ServiceBusConnection__credential: 'managedidentity'
-  ServiceBusConnection__clientId: identityClientId
 
   // Application Insights with Entra authentication (local auth is off on the component).
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
@@ -144,8 +139,8 @@ module site 'br/public:avm/res/web/site:0.24.0' = {
         maximumInstanceCount: maximumInstanceCount
       }
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
     // Overrides the module default (alwaysOn: true), which Flex Consumption does not support.

@@ -28,7 +28,6 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -97,18 +96,8 @@ resource appStorageTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 }
 
 // ---------------------------------------------------------------------------------------------
-// App identity: Service Bus (receive from `intake`, send follow-up messages).
+// App identity: Service Bus (send the events it publishes).
 // ---------------------------------------------------------------------------------------------
-
-resource appServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(serviceBus.id, appPrincipalId, roles.serviceBusDataReceiver)
-  scope: serviceBus
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
 
 resource appServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(serviceBus.id, appPrincipalId, roles.serviceBusDataSender)
@@ -159,8 +148,8 @@ resource appCosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRole
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deploying user (optional): put secrets in the vault, send test messages to and inspect the
-// dead-letter queue of `intake`, read and fix documents. No storage or management roles.
+// Deploying user (optional): put secrets in the vault, post test messages to `intake` and move
+// poison messages back (Storage Queue Data Contributor), read and fix documents. No management roles.
 // ---------------------------------------------------------------------------------------------
 
 resource userKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
@@ -173,21 +162,11 @@ resource userKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
-resource userServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
-  name: guid(serviceBus.id, userPrincipalId, roles.serviceBusDataSender)
-  scope: serviceBus
+resource userStorageQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
+  name: guid(storageAccount.id, userPrincipalId, roles.storageQueueDataContributor)
+  scope: storageAccount
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
-    principalId: userPrincipalId
-    principalType: userPrincipalType
-  }
-}
-
-resource userServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
-  name: guid(serviceBus.id, userPrincipalId, roles.serviceBusDataReceiver)
-  scope: serviceBus
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: userPrincipalId
     principalType: userPrincipalType
   }

@@ -36,9 +36,11 @@ public static class ItsmApp
         args.Any(a => a is "--functions-worker-id" or "--workerId");
 
     /// <summary>The isolated worker, for the Functions host: the SDK finds the functions from their attributes.</summary>
-    public static IHost BuildFunctionsWorker(string[] args)
+    /// <param name="configure">Runs first (tests replace the configuration here).</param>
+    public static IHost BuildFunctionsWorker(string[] args, Action<IConfigurationManager>? configure = null)
     {
         var builder = FunctionsApplication.CreateBuilder(args);
+        configure?.Invoke(builder.Configuration);
         builder.ConfigureFunctionsWebApplication();
         builder.Services.AddItsmApp(builder.Configuration, HostMode.FunctionsHost, FunctionIndex.ForApp());
         return builder.Build();

@@ -31,6 +31,7 @@ public sealed class IntakeFunctions(HttpEndpoint http, IServiceProvider services
         try
         {
             intake = await ReadAsync(body, cancellationToken);
+            services.GetRequiredService<IntakeProcessor>().SourceOf(intake);
         }
         catch (InvalidIntakeMessageException ex)
         {

@@ -32,14 +32,19 @@ public sealed class IntakeProcessor(
 {
     public const string MonitoringChannel = "monitor";
 
-    public async Task<IntakeOutcome> ProcessAsync(IntakeMessage message, DurableTaskClient? durable, CancellationToken cancellationToken)
+    /// <summary>The configured source of <paramref name="message"/>; a message from no known source can never succeed.</summary>
+    public IntakeSource SourceOf(IntakeMessage message)
     {
         var source = options.Value.Find(message.Source)
             ?? throw new InvalidIntakeMessageException($"No intake source '{message.Source}' is configured (Itsm:Intake:Sources), so its tenant is unknown.");
-        if (string.IsNullOrWhiteSpace(source.TenantId))
-        {
-            throw new InvalidIntakeMessageException($"Intake source '{source.Name}' has no TenantId.");
-        }
+        return string.IsNullOrWhiteSpace(source.TenantId)
+            ? throw new InvalidIntakeMessageException($"Intake source '{source.Name}' has no TenantId.")
+            : source;
+    }
+
+    public async Task<IntakeOutcome> ProcessAsync(IntakeMessage message, DurableTaskClient? durable, CancellationToken cancellationToken)
+    {
+        var source = SourceOf(message);
 
         if (message.Channel == MonitoringChannel)
         {

@@ -23,17 +23,16 @@ internal static partial class AppSettingNames
         StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The settings the app refuses to start without under the Functions host: built with only
-    /// <c>FUNCTIONS_CUSTOMHANDLER_PORT</c> set, it fails and its errors name them.
+    /// The settings the app refuses to start without under the Functions host: the isolated worker built with no
+    /// settings at all fails and its errors name them.
     /// </summary>
     public static InvalidSettingsException StartUnderFunctionsHostWithoutSettings() =>
-        Assert.Throws<InvalidSettingsException>(() => ItsmApp.Build(
+        Assert.Throws<InvalidSettingsException>(() => ItsmApp.BuildFunctionsWorker(
             [],
-            builder =>
+            configuration =>
             {
                 // Only what the test sets: no appsettings from the build output, no ITSM variables from the machine.
-                builder.Configuration.Sources.Clear();
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [ItsmOptions.CustomHandlerPortVariable] = "43119" });
+                configuration.Sources.Clear();
             }));
 
     /// <summary>The <c>Itsm:...</c> setting each error message starts with (every validation message names its setting first).</summary>

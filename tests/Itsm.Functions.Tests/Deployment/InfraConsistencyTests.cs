@@ -22,29 +22,30 @@ public partial class InfraConsistencyTests
     private static readonly BicepFile Main = BicepFile.Load("infra/main.bicep");
     private static readonly BicepFile Api = BicepFile.Load("infra/app/api.bicep");
     private static readonly BicepFile Cosmos = BicepFile.Load("infra/app/cosmos.bicep");
-    private static readonly BicepFile ServiceBus = BicepFile.Load("infra/app/servicebus.bicep");
+    private static readonly BicepFile Storage = BicepFile.Load("infra/app/storage.bicep");
 
     private static BicepObject AppSettings => Api.Var("appSettings") as BicepObject
         ?? throw new InvalidOperationException("infra/app/api.bicep: `var appSettings` is not an object literal.");
 
-    private static IReadOnlyList<(string Function, FunctionBinding Binding)> ServiceBusBindings =>
-        ItsmFunctions.CreateCatalog().Functions
-            .SelectMany(f => f.AllBindings.Where(b => b is ServiceBusQueueTrigger or ServiceBusOutputBinding).Select(b => (f.Name, b)))
+    /// <summary>Every Storage queue a function reads (<c>[QueueTrigger]</c>) or writes (<c>[QueueOutput]</c> on its result), with its connection.</summary>
+    private static IReadOnlyList<(string Function, string Queue, string Connection)> QueueBindings =>
+        FunctionIndex.ForApp().Functions
+            .SelectMany(f =>
+            {
+                var bindings = new List<(string, string, string)>();
+                if (f.Queue is { } trigger)
+                {
+                    bindings.Add((f.Name, trigger.QueueName, trigger.Connection ?? "AzureWebJobsStorage"));
+                }
+
+                var result = f.Method.ReturnType.IsGenericType ? f.Method.ReturnType.GetGenericArguments()[0] : f.Method.ReturnType;
+                bindings.AddRange(result.GetProperties()
+                    .Select(p => p.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.QueueOutputAttribute), false).OfType<Microsoft.Azure.Functions.Worker.QueueOutputAttribute>().FirstOrDefault())
+                    .OfType<Microsoft.Azure.Functions.Worker.QueueOutputAttribute>()
+                    .Select(o => (f.Name, o.QueueName, o.Connection ?? "AzureWebJobsStorage")));
+                return bindings;
+            })
             .ToList();
-
-    private static string ConnectionOf(FunctionBinding binding) => binding switch
-    {
-        ServiceBusQueueTrigger t => t.Connection,
-        ServiceBusOutputBinding o => o.Connection,
-        _ => throw new ArgumentException(binding.Type, nameof(binding)),
-    };
-
-    private static string QueueOf(FunctionBinding binding) => binding switch
-    {
-        ServiceBusQueueTrigger t => t.QueueName,
-        ServiceBusOutputBinding o => o.QueueName,
-        _ => throw new ArgumentException(binding.Type, nameof(binding)),
-    };
 
     /// <summary>Identity-based connection of a binding or of the host: the three settings of a user-assigned identity.</summary>
     private static string[] IdentityConnectionSettings(string connection, string endpointProperty) =>
@@ -74,14 +75,11 @@ public partial class InfraConsistencyTests
             expected.Add((AppSettingNames.AsAppSetting(name), why));
         }
 
-        // Each Service Bus connection a binding names, identity-based.
-        foreach (var connection in ServiceBusBindings.Select(b => ConnectionOf(b.Binding)).Distinct(StringComparer.Ordinal))
+        // The Functions host's own storage (leases, keys, Durable task hub) and each queue connection, identity-based.
+        foreach (var connection in QueueBindings.Select(b => b.Connection).Append("AzureWebJobsStorage").Distinct(StringComparer.Ordinal))
         {
-            expected.AddRange(IdentityConnectionSettings(connection, "fullyQualifiedNamespace").Select(s => (s, "Service Bus connection of a binding")));
+            expected.AddRange(IdentityConnectionSettings(connection, "accountName").Select(s => (s, "Storage connection of the host and the queue bindings")));
         }
-
-        // The Functions host's own storage (leases, keys, Durable task hub), identity-based.
-        expected.AddRange(IdentityConnectionSettings("AzureWebJobsStorage", "accountName").Select(s => (s, "Functions host storage")));
 
         var set = AppSettings.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase);
         var missing = expected.Where(e => !set.Contains(e.Setting)).Select(e => $"{e.Setting} ({e.Why})").Distinct().ToList();
@@ -111,7 +109,7 @@ public partial class InfraConsistencyTests
             AppSettingNames.Setting<AuthOptions>(AuthOptions.SectionName, nameof(AuthOptions.Mode)),
             AppSettingNames.Setting<AuthOptions>(AuthOptions.SectionName, nameof(AuthOptions.DevKeyPath)),
         ];
-        var connectionStrings = ServiceBusBindings.Select(b => ConnectionOf(b.Binding)).Append("AzureWebJobsStorage").Distinct(StringComparer.Ordinal);
+        var connectionStrings = QueueBindings.Select(b => b.Connection).Append("AzureWebJobsStorage").Distinct(StringComparer.Ordinal);
         var forbidden = developmentOnly.Select(AppSettingNames.AsAppSetting).Concat(connectionStrings).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         var found = AppSettings.Keys.Where(forbidden.Contains).ToList();
@@ -140,17 +138,16 @@ public partial class InfraConsistencyTests
     }
 
     [Fact]
-    public void Every_service_bus_queue_the_functions_use_exists_in_servicebus_bicep()
+    public void Every_storage_queue_the_functions_use_exists_in_storage_bicep()
     {
-        var queues = ServiceBus.ModuleParams("namespace")["queues"] as BicepArray
-            ?? throw new InvalidOperationException("infra/app/servicebus.bicep: the namespace module's `queues` is not an array literal.");
-        var declared = queues.Items.Select(q => ResolveString(ServiceBus, (q as BicepObject)?["name"], "queue name")).ToHashSet(StringComparer.Ordinal);
+        var queues = Storage.ModuleParams("storageAccount")["queueServices"] is BicepObject services ? services["queues"] as BicepArray : null;
+        var declared = (queues?.Items ?? []).Select(q => ResolveString(Storage, (q as BicepObject)?["name"], "queue name")).ToHashSet(StringComparer.Ordinal);
 
-        var used = ServiceBusBindings.Select(b => (Queue: QueueOf(b.Binding), b.Function)).ToList();
-        Assert.NotEmpty(used);
+        var used = QueueBindings.Select(b => (b.Queue, b.Function)).ToList();
+        Assert.Contains(used, u => u.Queue == "intake");
         var missing = used.Where(u => !declared.Contains(u.Queue)).Select(u => $"'{u.Queue}' (function {u.Function})").Distinct().ToList();
 
-        Assert.True(missing.Count == 0, $"infra/app/servicebus.bicep declares the queues [{string.Join(", ", declared)}] but the functions also use {string.Join(", ", missing)}.");
+        Assert.True(missing.Count == 0, $"infra/app/storage.bicep declares the queues [{string.Join(", ", declared)}] but the functions also use {string.Join(", ", missing)}.");
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public sealed class PublishedApp : IAsyncLifetime
 
     public string ExecutableName { get; } = typeof(ItsmApp).Assembly.GetName().Name!;
 
+
     public string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
     public async Task InitializeAsync()
@@ -88,98 +89,76 @@ public sealed class PublishedApp : IAsyncLifetime
     }
 }
 
-/// <summary>What the Functions host on Flex Consumption (Linux, runtime <c>custom</c>) finds in the package.</summary>
+/// <summary>What the Functions host on Flex Consumption (runtime <c>dotnet-isolated</c> 10.0) finds in the package.</summary>
 public class PublishLayoutTests(PublishedApp package) : IClassFixture<PublishedApp>
 {
-    private static readonly string[] DurableTriggerTypes = ["orchestrationTrigger", "activityTrigger", "entityTrigger"];
-
     [Fact]
-    public void The_custom_handler_is_a_linux_x64_elf_executable_with_its_execute_bit()
+    public void Worker_config_starts_the_app_as_a_dotnet_isolated_worker()
     {
-        var path = package.PathOf(package.ExecutableName);
-        Assert.True(File.Exists(path), $"{package.ExecutableName} is missing from the publish output.");
+        var description = JsonNode.Parse(File.ReadAllText(package.PathOf("worker.config.json")))!["description"]!;
 
-        if (!OperatingSystem.IsWindows())
-        {
-            // Windows has no mode bits to look at; everywhere else the publish must have set the execute bit.
-            var mode = File.GetUnixFileMode(path);
-            Assert.True(mode.HasFlag(UnixFileMode.UserExecute), $"{package.ExecutableName} has mode {mode}: no execute bit for its owner.");
-        }
-
-        var header = new byte[20];
-        using (var stream = File.OpenRead(path))
-        {
-            stream.ReadExactly(header);
-        }
-
-        Assert.Equal("\u007fELF"u8.ToArray(), header[..4]);
-        Assert.Equal(2, header[4]);      // EI_CLASS: 64-bit
-        Assert.Equal(1, header[5]);      // EI_DATA: little-endian
-        Assert.Equal(0x3E, header[18]);  // e_machine (low byte): x86-64
-        Assert.Equal(0, header[19]);
+        Assert.Equal("dotnet-isolated", description["language"]?.GetValue<string>());
+        Assert.Equal($"{package.ExecutableName}.dll", description["defaultWorkerPath"]?.GetValue<string>());
+        Assert.True(File.Exists(package.PathOf($"{package.ExecutableName}.dll")));
     }
 
     [Fact]
-    public void Host_json_at_the_root_starts_the_executable_with_the_bundle_and_the_task_hub()
+    public void Host_json_at_the_root_is_a_standard_isolated_host_json_with_the_task_hub_and_queue_settings()
     {
         var text = File.ReadAllText(package.PathOf("host.json"));
         var host = JsonNode.Parse(text)!;
 
         Assert.Equal(Repository.ReadText("host.json"), text);
         Assert.Equal("2.0", host["version"]?.GetValue<string>());
-        Assert.Equal(package.ExecutableName, host["customHandler"]?["description"]?["defaultExecutablePath"]?.GetValue<string>());
-        Assert.False(host["customHandler"]?["enableForwardingHttpRequest"]?.GetValue<bool>() ?? true, "customHandler.enableForwardingHttpRequest must be false: the app reads invocation envelopes.");
-        Assert.Equal("Microsoft.Azure.Functions.ExtensionBundle", host["extensionBundle"]?["id"]?.GetValue<string>());
-        Assert.Equal("[4.*, 5.0.0)", host["extensionBundle"]?["version"]?.GetValue<string>());
+        Assert.Null(host["customHandler"]);
+        Assert.Null(host["extensionBundle"]);
+        Assert.Equal("api", host["extensions"]?["http"]?["routePrefix"]?.GetValue<string>());
         Assert.False(string.IsNullOrWhiteSpace(host["extensions"]?["durableTask"]?["hubName"]?.GetValue<string>()), "host.json names no Durable task hub.");
+        Assert.Equal(5, host["extensions"]?["queues"]?["maxDequeueCount"]?.GetValue<int>());
     }
 
     [Fact]
-    public void Every_declared_function_has_its_folder_with_the_function_json_the_declaration_produces()
+    public void Functions_metadata_lists_every_function_the_app_declares_with_its_trigger()
     {
-        var catalog = ItsmFunctions.CreateCatalog();
-        foreach (var function in catalog.Functions)
-        {
-            var path = package.PathOf(function.Name, "function.json");
-            Assert.True(File.Exists(path), $"{function.Name}/function.json is missing from the publish output.");
-            Assert.True(FunctionJson.Serialize(function) == File.ReadAllText(path), $"{function.Name}/function.json in the package differs from FunctionJson.Serialize:\n{File.ReadAllText(path)}");
-        }
-
-        var folders = Directory.EnumerateDirectories(package.Root)
-            .Where(d => File.Exists(Path.Combine(d, "function.json")))
-            .Select(Path.GetFileName)
-            .Order(StringComparer.Ordinal);
-        Assert.Equal(catalog.Functions.Select(f => f.Name).Order(StringComparer.Ordinal), folders);
-    }
-
-    [Fact]
-    public void No_durable_trigger_declares_a_return_binding()
-    {
-        foreach (var path in Directory.EnumerateFiles(package.Root, "function.json", SearchOption.AllDirectories))
-        {
-            var bindings = JsonNode.Parse(File.ReadAllText(path))!["bindings"]!.AsArray();
-            if (bindings.Any(b => DurableTriggerTypes.Contains(b?["type"]?.GetValue<string>())))
+        var metadata = JsonNode.Parse(File.ReadAllText(package.PathOf("functions.metadata")))!.AsArray();
+        var published = metadata.Select(f => (
+                Name: f!["name"]!.GetValue<string>(),
+                Trigger: f["bindings"]!.AsArray().Single(b => b!["direction"]!.GetValue<string>() == "In" && b["type"]!.GetValue<string>().EndsWith("Trigger", StringComparison.Ordinal))!["type"]!.GetValue<string>()))
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .ToArray();
+        var declared = FunctionIndex.ForApp().Functions
+            .Select(f => (f.Name, Trigger: f.Kind switch
             {
-                Assert.DoesNotContain(bindings, b => b?["name"]?.GetValue<string>() == "$return");
-            }
+                TriggerKind.Http => "httpTrigger",
+                TriggerKind.Queue => "queueTrigger",
+                TriggerKind.Timer => "timerTrigger",
+                TriggerKind.Orchestration => "orchestrationTrigger",
+                _ => "activityTrigger",
+            }))
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(declared, published);
+        Assert.Equal(["activityTrigger", "httpTrigger", "orchestrationTrigger", "queueTrigger", "timerTrigger"], published.Select(f => f.Trigger).Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_host_side_extensions_for_durable_and_queues_are_in_the_package()
+    {
+        // Timers and HTTP are built into the host; Durable and Storage queues come from the package.
+        var extensions = package.PathOf(".azurefunctions");
+        foreach (var assembly in new[] { "Microsoft.Azure.WebJobs.Extensions.DurableTask.dll", "Microsoft.Azure.WebJobs.Extensions.Storage.Queues.dll" })
+        {
+            Assert.True(File.Exists(Path.Combine(extensions, assembly)), $"{assembly} is missing from .azurefunctions: the host could not load the bindings.");
         }
     }
 
     [Fact]
-    public void The_package_is_self_contained_for_linux_x64()
+    public void The_package_is_framework_dependent_on_the_platforms_dotnet_10()
     {
-        foreach (var file in new[] { "libcoreclr.so", "libhostfxr.so", "libclrjit.so", "System.Private.CoreLib.dll", "Microsoft.AspNetCore.dll" })
-        {
-            Assert.True(File.Exists(package.PathOf(file)), $"{file} is missing: the package must carry its own .NET runtime (the host's image has no .NET 10).");
-        }
-
         var runtimeConfig = JsonNode.Parse(File.ReadAllText(package.PathOf($"{package.ExecutableName}.runtimeconfig.json")))!["runtimeOptions"]!;
-        Assert.NotNull(runtimeConfig["includedFrameworks"]);
-        Assert.Null(runtimeConfig["frameworks"]);
-        Assert.Null(runtimeConfig["framework"]);
-
-        var deps = JsonNode.Parse(File.ReadAllText(package.PathOf($"{package.ExecutableName}.deps.json")))!;
-        Assert.EndsWith("/linux-x64", deps["runtimeTarget"]?["name"]?.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFiles(package.Root, "*.exe"));
+        Assert.Null(runtimeConfig["includedFrameworks"]);
+        Assert.Equal("net10.0", runtimeConfig["tfm"]?.GetValue<string>());
+        Assert.False(File.Exists(package.PathOf("libcoreclr.so")), "the package carries its own runtime; runtime dotnet-isolated 10.0 provides it.");
     }
 }

@@ -1,6 +1,7 @@
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace Itsm.Functions.Tests.Deployment;
 
@@ -9,14 +10,13 @@ public class StartupSettingsTests
 {
     private const string Tenant = "6f1c2a8e-4b7d-4c1e-9a3f-2d5e8b0c7a91";
 
-    private static WebApplication BuildUnderFunctionsHost(Dictionary<string, string?> settings) =>
-        ItsmApp.Build(
+    private static IHost BuildUnderFunctionsHost(Dictionary<string, string?> settings) =>
+        ItsmApp.BuildFunctionsWorker(
             [],
-            builder =>
+            configuration =>
             {
-                builder.Configuration.Sources.Clear();
-                settings[ItsmOptions.CustomHandlerPortVariable] = "43119";
-                builder.Configuration.AddInMemoryCollection(settings);
+                configuration.Sources.Clear();
+                configuration.AddInMemoryCollection(settings);
             });
 
     [Fact]
@@ -64,7 +64,7 @@ public class StartupSettingsTests
     public async Task With_the_settings_the_deployment_writes_the_app_builds_and_selects_cosmos()
     {
         // The Itsm settings of infra/app/api.bicep, with example values; the Cosmos client connects lazily, so no account is needed.
-        await using var app = BuildUnderFunctionsHost(new()
+        using var app = BuildUnderFunctionsHost(new()
         {
             ["Itsm:Store:Provider"] = "Cosmos",
             ["Itsm:Cosmos:AccountEndpoint"] = "https://cosmos-example.documents.azure.com:443/",
@@ -77,6 +77,6 @@ public class StartupSettingsTests
         });
 
         Assert.Equal(StoreProvider.Cosmos, app.Services.GetRequiredService<StoreInfo>().Provider);
-        Assert.Equal(HostMode.CustomHandler, app.Services.GetRequiredService<HostInfo>().Mode);
+        Assert.Equal(HostMode.FunctionsHost, app.Services.GetRequiredService<HostInfo>().Mode);
     }
 }

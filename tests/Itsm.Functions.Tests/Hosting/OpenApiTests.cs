@@ -19,11 +19,10 @@ public class OpenApiTests
         var document = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("3.1.0", document.GetProperty("openapi").GetString());
         var paths = document.GetProperty("paths");
-        foreach (var function in ItsmFunctions.CreateCatalog().Functions.Where(f => f.Trigger is HttpTrigger))
+        foreach (var function in FunctionIndex.ForApp().OfKind(TriggerKind.Http))
         {
-            var trigger = (HttpTrigger)function.Trigger;
             Assert.True(function.Docs is not null, $"{function.Name} is not documented");
-            var operation = paths.GetProperty("/" + trigger.Route).GetProperty(trigger.Methods[0].ToLowerInvariant());
+            var operation = paths.GetProperty("/" + function.Route).GetProperty(function.HttpMethods[0].ToLowerInvariant());
             Assert.Equal(function.Name, operation.GetProperty("operationId").GetString());
         }
     }
@@ -31,7 +30,7 @@ public class OpenApiTests
     [Fact]
     public void Ticket_schemas_come_from_the_records_and_the_writable_fields_from_the_input_rules()
     {
-        var schemas = OpenApiFunctions.Build(ItsmFunctions.CreateCatalog())["components"]!["schemas"]!;
+        var schemas = OpenApiFunctions.Build(FunctionIndex.ForApp())["components"]!["schemas"]!;
 
         Assert.NotNull(schemas["Ticket"]!["properties"]!["number"]);
         Assert.NotNull(schemas["TicketInput"]!["properties"]!["assignee"]);

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Itsm.Functions.Hosting.Standalone;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Storage;
 using Itsm.Functions.Storage.Sqlite;
+using Itsm.Functions.Tickets;
 using Itsm.Functions.Tests.Support;
 
 namespace Itsm.Functions.Tests.Hosting;
@@ -19,7 +21,7 @@ public class ProcessKillTests
         var queue = new EmbeddedQueue(database, TimeProvider.System, new QueueOptions());
         for (var i = 0; i < messageCount; i++)
         {
-            var body = JsonSerializer.Serialize(new { channel = "email", externalId = $"m-{i}", sender = "ana@contoso.com", subject = $"Request {i}", receivedAt = "2026-03-02T07:59:00Z" });
+            var body = JsonSerializer.Serialize(new { channel = "email", externalId = $"m-{i}", sender = "ana@contoso.com", subject = $"Request {i}", receivedAt = "2026-03-02T07:59:00Z", source = "desk@contoso.com" });
             await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage(body, $"broker-{i}"));
         }
 
@@ -30,6 +32,8 @@ public class ProcessKillTests
             ["Itsm__Queues__LockDuration"] = "00:00:02",
             ["Itsm__Queues__MaxConcurrentCalls"] = "8",
             ["Logging__LogLevel__Default"] = "Information",
+            ["Itsm__Intake__Sources__0__Name"] = "desk@contoso.com",
+            ["Itsm__Intake__Sources__0__TenantId"] = "contoso",
         };
 
         int lockedAtKill;
@@ -60,6 +64,19 @@ public class ProcessKillTests
         Assert.Equal(messageCount, stored.Count);
         Assert.Equal(messageCount, stored.Select(s => s.ExternalId).Distinct().Count());
         Assert.Empty(await queue.GetDeadLettersAsync(IntakeFunctions.QueueName));
+
+        // Each message raised exactly one ticket, killed or not.
+        var store = new SqliteDocumentStore(database);
+        var tickets = 0;
+        string? continuation = null;
+        do
+        {
+            var page = await store.QueryAsync<JsonElement>(TicketStore.Tickets, new DocumentQuery("contoso", [new QueryFilter("docType", FilterOperator.Equals, Ticket.DocumentType)], null, 1000, continuation), CancellationToken.None);
+            tickets += page.Items.Count;
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        Assert.Equal(messageCount, tickets);
         Assert.True(lockedAtKill > 0, "no message was in flight when the process was killed");
     }
 

@@ -83,10 +83,14 @@ public class StandaloneTriggerTests
     [Fact]
     public async Task The_intake_function_stores_a_message_delivered_twice_only_once()
     {
-        await using var app = await StandaloneApp.StartAsync();
+        await using var app = await StandaloneApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Itsm:Intake:Sources:0:Name"] = "desk@contoso.com",
+            ["Itsm:Intake:Sources:0:TenantId"] = "contoso",
+        });
         var queue = app.Services.GetRequiredService<EmbeddedQueue>();
         var inbox = app.Services.GetRequiredService<IntakeInbox>();
-        var body = """{"channel":"email","externalId":"<m-1@contoso.com>","sender":"ana@contoso.com","subject":"VPN down","body":"Since 8am","receivedAt":"2026-03-02T07:59:00Z"}""";
+        var body = """{"channel":"email","externalId":"<m-1@contoso.com>","sender":"ana@contoso.com","subject":"VPN down","body":"Since 8am","receivedAt":"2026-03-02T07:59:00Z","source":"desk@contoso.com"}""";
 
         // Two different broker message ids carrying the same external message: only the inbox can catch it.
         await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage(body, "broker-1"));
@@ -161,7 +165,11 @@ public class StandaloneTriggerTests
     {
         public Channel<(string Body, int DeliveryCount, string? MessageId)> Deliveries { get; } = Channel.CreateUnbounded<(string, int, string?)>();
 
-        public int PoisonedCalls;
+        private int _poisonedCalls;
+
+        public int PoisonedCalls => Volatile.Read(ref _poisonedCalls);
+
+        public void CountPoisoned() => Interlocked.Increment(ref _poisonedCalls);
 
         public TaskCompletionSource SlowStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -187,7 +195,7 @@ public class StandaloneTriggerTests
         [Function("Poisoned")]
         public void Poisoned([QueueTrigger("poisoned")] string message)
         {
-            Interlocked.Increment(ref probe.PoisonedCalls);
+            probe.CountPoisoned();
             throw new InvalidOperationException("never works");
         }
 

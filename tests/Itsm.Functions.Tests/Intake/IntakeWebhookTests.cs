@@ -34,7 +34,7 @@ public class IntakeWebhookTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal(0, await app.Services.GetRequiredService<EmbeddedQueue>().CountActiveAsync(IntakeFunctions.QueueName));
-        Assert.Empty(await app.Services.GetRequiredService<IntakeDeadLetters>().ListAsync("unknown", CancellationToken.None));
+        Assert.Empty(await app.Services.GetRequiredService<EmbeddedQueue>().GetDeadLettersAsync(IntakeFunctions.QueueName));
     }
 
     [Fact]
@@ -46,12 +46,12 @@ public class IntakeWebhookTests
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
-        // No intake mailbox is configured for Graph here, so the fetch can never succeed: the work is dead-lettered with why.
-        var deadLetters = app.Services.GetRequiredService<IntakeDeadLetters>();
-        await app.DrainIntakeAsync(async () => (await deadLetters.ListAsync("unknown", CancellationToken.None)).Count == 1);
-        var letter = Assert.Single(await deadLetters.ListAsync("unknown", CancellationToken.None));
-        Assert.Contains("IntakeMailboxes", letter.Reason, StringComparison.Ordinal);
-        Assert.Contains("AAMk-1", letter.Body, StringComparison.Ordinal);
+        // No intake mailbox is configured for Graph here, so the fetch can never succeed: the work goes to intake-poison.
+        var queue = app.Services.GetRequiredService<EmbeddedQueue>();
+        await app.DrainIntakeAsync(async () => (await queue.GetDeadLettersAsync(IntakeFunctions.QueueName)).Count == 1);
+        var poisoned = Assert.Single(await queue.GetDeadLettersAsync(IntakeFunctions.QueueName));
+        Assert.Contains("AAMk-1", poisoned.Body, StringComparison.Ordinal);
+        Assert.Empty(await app.TicketsAsync());
     }
 
     [Fact]
@@ -142,20 +142,22 @@ public class IntakeWebhookTests
     }
 
     [Fact]
-    public async Task A_malformed_queue_message_is_dead_lettered_with_its_reason_and_not_retried()
+    public async Task A_malformed_or_unroutable_queue_message_goes_to_intake_poison_at_once_and_writes_nothing()
     {
         await using var app = await StartAsync();
         var queue = app.Services.GetRequiredService<EmbeddedQueue>();
-        var deadLetters = app.Services.GetRequiredService<IntakeDeadLetters>();
+        var unknownSource = """{"channel":"email","externalId":"x","sender":"a@b.c","subject":"s","receivedAt":"2026-03-02T07:00:00Z","source":"nobody@contoso.com"}""";
 
         await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage("{not json", "broker-1"));
-        await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage("""{"channel":"email","externalId":"x","sender":"a@b.c","subject":"s","receivedAt":"2026-03-02T07:00:00Z","source":"nobody@contoso.com"}""", "broker-2"));
-        await app.DrainIntakeAsync(async () => (await deadLetters.ListAsync("unknown", CancellationToken.None)).Count == 1 && (await deadLetters.ListAsync("email", CancellationToken.None)).Count == 1);
+        await queue.SendAsync(IntakeFunctions.QueueName, new OutgoingQueueMessage(unknownSource, "broker-2"));
+        await app.DrainIntakeAsync(async () => (await queue.GetDeadLettersAsync(IntakeFunctions.QueueName)).Count == 2);
 
-        Assert.Contains("not valid JSON", Assert.Single(await deadLetters.ListAsync("unknown", CancellationToken.None)).Reason, StringComparison.Ordinal);
-        Assert.Contains("nobody@contoso.com", Assert.Single(await deadLetters.ListAsync("email", CancellationToken.None)).Reason, StringComparison.Ordinal);
-        Assert.Empty(await queue.GetDeadLettersAsync(IntakeFunctions.QueueName));
+        // Each is in intake-poison at once (no retries: it can never succeed), exactly as sent, so it can be resubmitted once fixed.
+        var poisoned = await queue.GetDeadLettersAsync(IntakeFunctions.QueueName);
+        Assert.Equal(new[] { "{not json", unknownSource }.Order(StringComparer.Ordinal), poisoned.Select(p => p.Body).Order(StringComparer.Ordinal));
+        Assert.All(poisoned, p => Assert.Equal(0, p.DeliveryCount));
         Assert.Empty(await app.TicketsAsync());
+        Assert.Empty(await app.Services.GetRequiredService<IntakeInbox>().ListAsync(CancellationToken.None));
     }
 
     [Fact]

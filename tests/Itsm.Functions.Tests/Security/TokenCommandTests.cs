@@ -109,15 +109,6 @@ public sealed class TokenCommandTests
         Assert.Contains("Itsm:Auth:Mode is Entra", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Under_the_Functions_host_the_default_mode_is_Entra_so_minting_is_refused()
-    {
-        var (exitCode, _, error) = Run(new Dictionary<string, string?> { [ItsmOptions.CustomHandlerPortVariable] = "43119" }, "token", "mint", "--user", "ana");
-
-        Assert.Equal(2, exitCode);
-        Assert.Contains("Itsm:Auth:Mode is Entra", error, StringComparison.Ordinal);
-    }
-
     [Theory]
     [InlineData(new[] { "token" }, "usage: Itsm.Functions token mint")]
     [InlineData(new[] { "token", "mint" }, "--user is required.")]

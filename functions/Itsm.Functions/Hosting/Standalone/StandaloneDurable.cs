@@ -24,9 +24,8 @@ public static class StandaloneDurable
 
     public static IServiceCollection AddStandaloneDurable(this IServiceCollection services, ItsmOptions options)
     {
-        services.AddSingleton(sp => new SqliteOrchestrationService(new SqliteOrchestrationServiceSettings
+        services.AddSingleton(sp => new SqliteOrchestrationService(new SqliteOrchestrationServiceSettings(DatabasePath(options.Sqlite.Path))
         {
-            DatabasePath = DatabasePath(options.Sqlite.Path),
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
             LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
         }));
