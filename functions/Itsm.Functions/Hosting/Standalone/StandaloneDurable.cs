@@ -30,6 +30,7 @@ public static class StandaloneDurable
             LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
         }));
         services.AddSingleton<DurableTaskClient>(sp => new DurableTaskCoreClient(sp.GetRequiredService<SqliteOrchestrationService>()));
+        services.AddSingleton<LegacyDurableUpgrade>();
         services.AddSingleton<StandaloneDurableWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<StandaloneDurableWorker>());
         return services;
@@ -37,7 +38,7 @@ public static class StandaloneDurable
 }
 
 /// <summary>The <see cref="TaskHubWorker"/> of the standalone host, started and stopped with it.</summary>
-public sealed class StandaloneDurableWorker(FunctionIndex index, SqliteOrchestrationService service, IServiceProvider services, ILoggerFactory loggers) : IHostedService
+public sealed class StandaloneDurableWorker(FunctionIndex index, SqliteOrchestrationService service, LegacyDurableUpgrade upgrade, IServiceProvider services, ILoggerFactory loggers) : IHostedService
 {
     private TaskHubWorker? _worker;
 
@@ -59,6 +60,7 @@ public sealed class StandaloneDurableWorker(FunctionIndex index, SqliteOrchestra
         await service.CreateIfNotExistsAsync();
         await worker.StartAsync();
         _worker = worker;
+        await upgrade.RunAsync(cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
