@@ -116,8 +116,8 @@ internal static class SlaCommand
     private static async Task ConfigureAsync(HttpClient http, string database, string tenant, int minutes, string warnings)
     {
         var admin = Token(database, tenant);
-        await SendAsync(http, HttpMethod.Put, "/api/admin/sla/calendars/24x7", admin, AlwaysOn);
-        await SendAsync(http, HttpMethod.Put, "/api/admin/sla/policies/bench", admin,
+        await SendAsync(http, HttpMethod.Put, "/api/manage/sla/calendars/24x7", admin, AlwaysOn);
+        await SendAsync(http, HttpMethod.Put, "/api/manage/sla/policies/bench", admin,
             $$$"""{"name":"Bench","calendarId":"24x7","resolutionMinutes":{"3":{{{minutes}}}},"warnings":{{{warnings}}},"onBreach":{"notify":[]}}""");
     }
 

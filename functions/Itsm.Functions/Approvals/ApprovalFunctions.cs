@@ -37,12 +37,12 @@ public sealed class ApprovalFunctions(HttpEndpoint http)
 
     [Function("Admin_GetApprovalSettings")]
     [ApiDoc("The tenant's approval policies, groups, managers and delegations.")]
-    public Task<IResult> AdminGetApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/approvals/settings")] HttpRequest req) =>
+    public Task<IResult> AdminGetApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/approvals/settings")] HttpRequest req) =>
         http.ApiAsync(req, GetSettingsAsync);
 
     [Function("Admin_PutApprovalSettings")]
     [ApiDoc("Replace the tenant's approval policies, groups, managers and delegations (admins).")]
-    public Task<IResult> AdminPutApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/approvals/settings")] HttpRequest req) =>
+    public Task<IResult> AdminPutApprovalSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/approvals/settings")] HttpRequest req) =>
         http.ApiAsync(req, PutSettingsAsync);
 
     private static async Task<HttpResponseOutput> GetAsync(ApiContext api)

@@ -47,17 +47,17 @@ public sealed class ChangeFunctions(HttpEndpoint http)
 
     [Function("Admin_PutChangeTemplate")]
     [ApiDoc("Create a standard change template or save its next version (admins).")]
-    public Task<IResult> AdminPutChangeTemplate([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/changes/templates/{id}")] HttpRequest req) =>
+    public Task<IResult> AdminPutChangeTemplate([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/changes/templates/{id}")] HttpRequest req) =>
         http.ApiAsync(req, api => Templates(api).PutAsync(api, Id(api)));
 
     [Function("Admin_GetChangeSettings")]
     [ApiDoc("The tenant's freeze and maintenance windows and the related-CI depth of conflict detection.")]
-    public Task<IResult> AdminGetChangeSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/changes/settings")] HttpRequest req) =>
+    public Task<IResult> AdminGetChangeSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/changes/settings")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).GetSettingsAsync(api));
 
     [Function("Admin_PutChangeSettings")]
     [ApiDoc("Replace the tenant's freeze and maintenance windows (admins).")]
-    public Task<IResult> AdminPutChangeSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/changes/settings")] HttpRequest req) =>
+    public Task<IResult> AdminPutChangeSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/changes/settings")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).PutSettingsAsync(api));
 
     private static async Task<HttpResponseOutput> OverrideAsync(ApiContext api)

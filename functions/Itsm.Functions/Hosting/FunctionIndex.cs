@@ -38,6 +38,8 @@ public sealed record FunctionDescriptor(string Name, MethodInfo Method, TriggerK
 /// <summary>Every function of the app (and of extra types, for tests), found by reflection and checked once.</summary>
 public sealed partial class FunctionIndex
 {
+    private static readonly string[] ReservedRoutePrefixes = ["admin", "runtime"];
+
     private readonly Dictionary<string, FunctionDescriptor> _byName;
 
     private FunctionIndex(IReadOnlyList<FunctionDescriptor> functions)
@@ -95,6 +97,12 @@ public sealed partial class FunctionIndex
             {
                 errors.Add($"Function '{function.Name}' has an invalid NCRONTAB schedule '{function.Timer!.Schedule}': {ex.Message}");
             }
+        }
+
+        // The Functions host refuses routes in its own space ("admin...", "runtime..."), so the standalone host does too.
+        foreach (var function in functions.Where(f => f.Kind == TriggerKind.Http && ReservedRoutePrefixes.Any(p => f.Route.Trim('/').StartsWith(p, StringComparison.OrdinalIgnoreCase))))
+        {
+            errors.Add($"Function '{function.Name}': route '{function.Route}' is in the Functions host's reserved space (routes may not start with 'admin' or 'runtime').");
         }
 
         foreach (var function in functions.Where(f => !FunctionName().IsMatch(f.Name)))

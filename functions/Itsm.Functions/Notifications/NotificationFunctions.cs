@@ -25,17 +25,17 @@ public sealed class NotificationFunctions(HttpEndpoint http, NotificationOutbox 
 
     [Function("Admin_NotificationOutbox")]
     [ApiDoc("The tenant's stored notifications, newest first; ?state=Pending|Sending|Sent|Failed (admins).", QueryParameters = ["state", "pageSize", "continuationToken"])]
-    public Task<IResult> AdminNotificationOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/notifications/outbox")] HttpRequest req) =>
+    public Task<IResult> AdminNotificationOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/notifications/outbox")] HttpRequest req) =>
         http.ApiAsync(req, ListOutboxAsync);
 
     [Function("Admin_GetNotificationSettings")]
     [ApiDoc("The tenant's notification rules and templates (the product's defaults until replaced) (admins).")]
-    public Task<IResult> AdminGetNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/notifications/settings")] HttpRequest req) =>
+    public Task<IResult> AdminGetNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/notifications/settings")] HttpRequest req) =>
         http.ApiAsync(req, GetSettingsAsync);
 
     [Function("Admin_PutNotificationSettings")]
     [ApiDoc("Replace the tenant's notification rules and templates (admins).", RequestSchema = "NotificationSettings")]
-    public Task<IResult> AdminPutNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/notifications/settings")] HttpRequest req) =>
+    public Task<IResult> AdminPutNotificationSettings([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/notifications/settings")] HttpRequest req) =>
         http.ApiAsync(req, PutSettingsAsync);
 
     private static async Task<HttpResponseOutput> ListOutboxAsync(ApiContext api)

@@ -8,7 +8,7 @@ using Microsoft.DurableTask.Client;
 
 namespace Itsm.Functions.Sla;
 
-/// <summary>The SLA API: a ticket's clocks, and the tenant's calendars and policies under <c>/api/admin/sla</c>.</summary>
+/// <summary>The SLA API: a ticket's clocks, and the tenant's calendars and policies under <c>/api/manage/sla</c>.</summary>
 public sealed class SlaFunctions(HttpEndpoint http)
 {
     [Function("Tickets_Sla")]
@@ -18,32 +18,32 @@ public sealed class SlaFunctions(HttpEndpoint http)
 
     [Function("Admin_ListSlaCalendars")]
     [ApiDoc("The tenant's business calendars (current versions).")]
-    public Task<IResult> AdminListSlaCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/calendars")] HttpRequest req) =>
+    public Task<IResult> AdminListSlaCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/sla/calendars")] HttpRequest req) =>
         http.ApiAsync(req, api => Settings(api).ListCalendarsAsync(api));
 
     [Function("Admin_GetSlaCalendar")]
     [ApiDoc("A business calendar: time zone, weekly hours, holidays, exceptions.")]
-    public Task<IResult> AdminGetSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/calendars/{id}")] HttpRequest req) =>
+    public Task<IResult> AdminGetSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/sla/calendars/{id}")] HttpRequest req) =>
         http.ApiAsync(req, api => Settings(api).GetCalendarAsync(api, Id(api)));
 
     [Function("Admin_PutSlaCalendar")]
     [ApiDoc("Create a business calendar or its next version (admins).", RequestSchema = "CalendarDefinition")]
-    public Task<IResult> AdminPutSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/sla/calendars/{id}")] HttpRequest req) =>
+    public Task<IResult> AdminPutSlaCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/sla/calendars/{id}")] HttpRequest req) =>
         http.ApiAsync(req, api => Settings(api).PutCalendarAsync(api, Id(api)));
 
     [Function("Admin_ListSlaPolicies")]
     [ApiDoc("The tenant's SLA policies, in the order they are matched.")]
-    public Task<IResult> AdminListSlaPolicies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/policies")] HttpRequest req) =>
+    public Task<IResult> AdminListSlaPolicies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/sla/policies")] HttpRequest req) =>
         http.ApiAsync(req, api => Settings(api).ListPoliciesAsync(api));
 
     [Function("Admin_GetSlaPolicy")]
     [ApiDoc("An SLA policy.")]
-    public Task<IResult> AdminGetSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/sla/policies/{id}")] HttpRequest req) =>
+    public Task<IResult> AdminGetSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/sla/policies/{id}")] HttpRequest req) =>
         http.ApiAsync(req, api => Settings(api).GetPolicyAsync(api, Id(api)));
 
     [Function("Admin_PutSlaPolicy")]
     [ApiDoc("Create or replace an SLA policy (admins); open tickets follow a replaced policy when it says so.", RequestSchema = "SlaPolicy")]
-    public Task<IResult> AdminPutSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/sla/policies/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
+    public Task<IResult> AdminPutSlaPolicy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/sla/policies/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) =>
         http.ApiAsync(req, api => Settings(api).PutPolicyAsync(api, Id(api)), durable);
 
     private static async Task<HttpResponseOutput> GetTicketSlaAsync(ApiContext api)

@@ -107,7 +107,7 @@ public sealed record SlaPolicy
         var calendarId = body.String("calendarId", required: true, maxLength: 64);
         if (calendarId is not null && !calendarIds.Contains(calendarId))
         {
-            body.AddError("calendarId", $"no calendar '{calendarId}' exists; create it first under /api/admin/sla/calendars/{calendarId}.");
+            body.AddError("calendarId", $"no calendar '{calendarId}' exists; create it first under /api/manage/sla/calendars/{calendarId}.");
         }
 
         var response = ReadMinutes(body, "responseMinutes");

@@ -45,12 +45,12 @@ public sealed class TicketFunctions(HttpEndpoint http)
 
     [Function("Admin_GetPriorityMatrix")]
     [ApiDoc("The tenant's impact x urgency priority matrix.")]
-    public Task<IResult> AdminGetPriorityMatrix([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/priority-matrix")] HttpRequest req) =>
+    public Task<IResult> AdminGetPriorityMatrix([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/priority-matrix")] HttpRequest req) =>
         http.ApiAsync(req, api => api.Services.GetRequiredService<PriorityMatrixSettings>().GetAsync(api));
 
     [Function("Admin_SetPriorityMatrix")]
     [ApiDoc("Replace the tenant's priority matrix (admins).")]
-    public Task<IResult> AdminSetPriorityMatrix([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/priority-matrix")] HttpRequest req) =>
+    public Task<IResult> AdminSetPriorityMatrix([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "manage/priority-matrix")] HttpRequest req) =>
         http.ApiAsync(req, api => api.Services.GetRequiredService<PriorityMatrixSettings>().PutAsync(api));
 
     private static TicketService Service(ApiContext api) => api.Services.GetRequiredService<TicketService>();

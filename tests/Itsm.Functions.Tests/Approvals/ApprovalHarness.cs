@@ -19,7 +19,7 @@ public sealed class ApprovalHarness(StandaloneApp app) : IAsyncDisposable
     public static async Task<ApprovalHarness> StartAsync(string settingsJson, Action<IServiceCollection>? services = null, IDictionary<string, string?>? settings = null)
     {
         var harness = new ApprovalHarness(await StandaloneApp.StartAsync(services: services, settings: settings));
-        var response = await harness.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/admin/approvals/settings", Json(settingsJson));
+        var response = await harness.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/manage/approvals/settings", Json(settingsJson));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return harness;
     }

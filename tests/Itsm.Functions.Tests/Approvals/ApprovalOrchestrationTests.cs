@@ -334,7 +334,7 @@ public class ApprovalOrchestrationTests
         Assert.Empty((await h.Agent.GetFromJsonAsync<JsonElement>($"/api/changes/{normal}/assessment")).GetProperty("approvals").EnumerateArray());
 
         var admin = h.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json("""{"name":"Certificate renewal","implementationPlan":"Renew.","backoutPlan":"Restore the old certificate."}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/manage/changes/templates/cert-renewal", ApprovalHarness.Json("""{"name":"Certificate renewal","implementationPlan":"Renew.","backoutPlan":"Restore the old certificate."}"""))).StatusCode);
         var raised = await h.Agent.PostAsync("/api/changes/templates/cert-renewal/changes", ApprovalHarness.Json($$"""{"plannedStart":"{{h.App.Clock.GetUtcNow().AddDays(1):O}}"}"""));
         var standard = (await raised.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         Assert.Equal(HttpStatusCode.OK, (await h.Agent.PostAsync($"/api/tickets/{standard}/actions/submit", ApprovalHarness.Json("{}"))).StatusCode);
@@ -417,7 +417,7 @@ public class ApprovalRestartTests
         await using (var first = new ApprovalHarness(await Support.StandaloneApp.StartAsync(directory: directory, clock: clock)))
         {
             var admin = first.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin);
-            Assert.True((await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json(settings))).IsSuccessStatusCode);
+            Assert.True((await admin.PutAsync("/api/manage/approvals/settings", ApprovalHarness.Json(settings))).IsSuccessStatusCode);
             change = await first.SubmitChangeAsync();
             approval = await first.ApprovalIdAsync(change);
             await first.DecideAsync("bob", approval, "Approve");

@@ -42,7 +42,7 @@ public class ServiceRequestApprovalTests
         (await h.Agent.GetFromJsonAsync<JsonElement>($"/api/tickets/{id}/history")).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()!).ToArray();
 
     private static async Task<JsonElement[]> OutboxAsync(ApprovalHarness h, string kind, string ticketId) =>
-        (await h.App.As("root", "contoso", AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/admin/notifications/outbox?pageSize=200"))
+        (await h.App.As("root", "contoso", AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/manage/notifications/outbox?pageSize=200"))
             .GetProperty("items").EnumerateArray()
             .Where(n => n.GetProperty("eventKind").GetString() == kind && n.GetProperty("ticketId").GetString() == ticketId)
             .ToArray();
@@ -179,11 +179,11 @@ public class ServiceRequestApprovalTests
         await using var h = await ApprovalHarness.StartAsync(Settings);
         var body = $$"""{"policies":[{"id":"r","name":"Requests","ticketType":"ServiceRequest",{{condition}}"levels":[{"name":"L","approvers":[{"kind":"User","id":"x"}]}]}]}""";
 
-        var response = await h.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json(body));
+        var response = await h.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/manage/approvals/settings", ApprovalHarness.Json(body));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field, out _), field);
-        var stored = await h.Agent.GetFromJsonAsync<JsonElement>("/api/admin/approvals/settings");
+        var stored = await h.Agent.GetFromJsonAsync<JsonElement>("/api/manage/approvals/settings");
         Assert.Equal("hardware", stored.GetProperty("policies")[0].GetProperty("id").GetString());
     }
 
@@ -193,7 +193,7 @@ public class ServiceRequestApprovalTests
         await using var h = await ApprovalHarness.StartAsync(Settings);
         var body = """{"policies":[{"id":"i","name":"Incidents","ticketType":"Incident","levels":[{"name":"L","approvers":[{"kind":"User","id":"x"}]}]}]}""";
 
-        var response = await h.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json(body));
+        var response = await h.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/manage/approvals/settings", ApprovalHarness.Json(body));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("policies[0].ticketType", out _));
@@ -222,8 +222,8 @@ public class ServiceRequestApprovalTests
         var admin = h.App.As("root", "contoso", AppRoles.Admin);
         var office = """{"name":"Berlin office","timeZone":"Europe/Berlin","weeklyHours":{"monday":["08:00-12:00","13:00-17:00"],"tuesday":["08:00-12:00","13:00-17:00"],"wednesday":["08:00-12:00","13:00-17:00"],"thursday":["08:00-12:00","13:00-17:00"],"friday":["08:00-12:00","13:00-17:00"]}}""";
         var policy = """{"name":"Requests","calendarId":"office","appliesTo":{"types":["ServiceRequest"]},"resolutionMinutes":{"1":960,"2":960,"3":960,"4":960,"5":960},"pauseStates":["OnHold:AwaitingApproval"],"warnings":[50]}""";
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/sla/calendars/office", ApprovalHarness.Json(office))).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/sla/policies/requests", ApprovalHarness.Json(policy))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/manage/sla/calendars/office", ApprovalHarness.Json(office))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/manage/sla/policies/requests", ApprovalHarness.Json(policy))).StatusCode);
 
         // Raised Monday 09:00; the manager approves at 13:00, so the 16 business hours start then.
         Assert.Equal(Berlin(2026, 3, 2, 9), h.App.Clock.GetUtcNow());

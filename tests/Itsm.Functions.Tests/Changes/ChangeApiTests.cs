@@ -44,7 +44,7 @@ public class ChangeApiTests
                         {"name":"DB nights","kind":"Maintenance","start":"{{start.AddDays(1):O}}","end":"{{start.AddDays(1).AddHours(4):O}}","cis":["db-01"]}],
              "relatedCiDepth":1}
             """;
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json(windows))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json(windows))).StatusCode);
 
         var first = await h.SubmitChangeAsync(extra: """ "configurationItems":["app-01"],"assignee":{"id":"kim"},""");
         Assert.Empty(Rules(await AssessmentAsync(h, first)));
@@ -89,7 +89,7 @@ public class ChangeApiTests
             """);
         var admin = h.App.As("root", "contoso", AppRoles.Admin);
         var start = h.App.Clock.GetUtcNow();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json(
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json(
             $$"""{"windows":[{"name":"Year end","kind":"Freeze","start":"{{start:O}}","end":"{{start.AddDays(30):O}}"}]}"""))).StatusCode);
         var manager = h.App.As("cm", "contoso", AppRoles.ChangeManager);
 
@@ -159,7 +159,7 @@ public class ChangeApiTests
     {
         await using var h = await StartAsync();
         var admin = h.App.As("root", "contoso", AppRoles.Admin);
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json("""
             {"windows":[{"name":"Sunday night","kind":"Maintenance","cis":["db-01"],"start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00Z",
                          "recurrence":{"timeZone":"Europe/Berlin","weeklyHours":{"sunday":["22:00-24:00"],"monday":["00:00-04:00"]}}}]}
             """))).StatusCode);
@@ -199,13 +199,13 @@ public class ChangeApiTests
         await using var h = await StartAsync();
         Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").GetAsync("/api/changes/calendar?from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z")).StatusCode);
         var admin = h.App.As("root", "contoso", AppRoles.Admin);
-        Assert.Equal(HttpStatusCode.Forbidden, (await h.Agent.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""{"windows":[]}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await h.Agent.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json("""{"windows":[]}"""))).StatusCode);
 
-        var backwards = await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""{"windows":[{"name":"x","kind":"Freeze","start":"2026-03-05T00:00:00Z","end":"2026-03-04T00:00:00Z"}]}"""));
+        var backwards = await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json("""{"windows":[{"name":"x","kind":"Freeze","start":"2026-03-05T00:00:00Z","end":"2026-03-04T00:00:00Z"}]}"""));
         Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
         Assert.True((await backwards.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("windows[0].end", out _));
 
-        var recurring = await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+        var recurring = await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json("""
             {"windows":[{"name":"x","kind":"Maintenance","start":"2026-03-01T00:00:00Z","end":"2027-03-01T00:00:00Z","cis":["app-01"],
                          "recurrence":{"timeZone":"Mars/Olympus","weeklyHours":{"sunday":["06:00-02:00"],"someday":["01:00-02:00"]}}}]}
             """));
@@ -214,22 +214,22 @@ public class ChangeApiTests
         Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.timeZone", out _), recurrenceErrors.ToString());
         Assert.True(recurrenceErrors.TryGetProperty("windows[0].recurrence.weeklyHours.someday", out _), recurrenceErrors.ToString());
         Assert.Contains(recurrenceErrors.EnumerateObject(), e => e.Name.StartsWith("windows[0].recurrence.weeklyHours.sunday", StringComparison.Ordinal));
-        var endless = await admin.PutAsync("/api/admin/changes/settings", ApprovalHarness.Json("""
+        var endless = await admin.PutAsync("/api/manage/changes/settings", ApprovalHarness.Json("""
             {"windows":[{"name":"x","kind":"Freeze","start":"2026-01-01T00:00:00Z","end":"2226-01-01T00:00:00Z",
                          "recurrence":{"timeZone":"Europe/Berlin","weeklyHours":{"sunday":["00:00-24:00"]}}}]}
             """));
         Assert.True((await endless.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("windows[0].end", out _));
-        Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/admin/changes/settings")).GetProperty("windows").EnumerateArray());
+        Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/manage/changes/settings")).GetProperty("windows").EnumerateArray());
 
-        var policy = await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json("""
+        var policy = await admin.PutAsync("/api/manage/approvals/settings", ApprovalHarness.Json("""
             {"policies":[{"id":"p","name":"P","levels":[{"name":"L","approvers":[{"kind":"Group"}],"rule":"Quorum","onTimeout":"Escalate"}]}]}
             """));
         Assert.Equal(HttpStatusCode.BadRequest, policy.StatusCode);
         var errors = (await policy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.Equal(["policies[0].levels[0].approvers[0].id", "policies[0].levels[0].quorumCount", "policies[0].levels[0].substitutes"], errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
 
-        var unknown = await admin.PutAsync("/api/admin/approvals/settings", ApprovalHarness.Json("""{"policies":[],"colour":"red"}"""));
+        var unknown = await admin.PutAsync("/api/manage/approvals/settings", ApprovalHarness.Json("""{"policies":[],"colour":"red"}"""));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
-        Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/admin/approvals/settings")).GetProperty("policies").EnumerateArray());
+        Assert.Empty((await admin.GetFromJsonAsync<JsonElement>("/api/manage/approvals/settings")).GetProperty("policies").EnumerateArray());
     }
 }

@@ -52,7 +52,7 @@ public class ChangeCmdbIntegrationTests
         Assert.Equal(["olga", "oscar"], approvers);
 
         // Each owner is prompted through the outbox (Teams: they are known by id), with their own signed link.
-        var outbox = await h.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/admin/notifications/outbox?pageSize=100");
+        var outbox = await h.App.As("root", "contoso", Itsm.Functions.Security.AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/manage/notifications/outbox?pageSize=100");
         var prompts = outbox.GetProperty("items").EnumerateArray()
             .Where(n => n.GetProperty("eventKind").GetString() == "approval.requested" && n.GetProperty("ticketId").GetString() == onDb)
             .ToArray();

@@ -24,7 +24,7 @@ public class StandardChangeTemplateTests
     private static async Task<ApprovalHarness> StartAsync()
     {
         var h = await ApprovalHarness.StartAsync("""{"policies":[{"id":"cab","name":"CAB","levels":[{"name":"CAB","approvers":[{"kind":"User","id":"carol"}]}]}]}""");
-        Assert.Equal(HttpStatusCode.Created, (await Admin(h).PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Admin(h).PutAsync("/api/manage/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal))).StatusCode);
         return h;
     }
 
@@ -63,9 +63,9 @@ public class StandardChangeTemplateTests
         await using var h = await StartAsync();
         var before = await (await RaiseAsync(h)).Content.ReadFromJsonAsync<JsonElement>();
 
-        var same = await Admin(h).PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal));
+        var same = await Admin(h).PutAsync("/api/manage/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal));
         Assert.Equal((HttpStatusCode.OK, 1), (same.StatusCode, (await same.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32()));
-        var changed = await Admin(h).PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal.Replace("durationMinutes\":30", "durationMinutes\":45", StringComparison.Ordinal)));
+        var changed = await Admin(h).PutAsync("/api/manage/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal.Replace("durationMinutes\":30", "durationMinutes\":45", StringComparison.Ordinal)));
         Assert.Equal((HttpStatusCode.OK, 2), (changed.StatusCode, (await changed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32()));
 
         var after = await (await RaiseAsync(h)).Content.ReadFromJsonAsync<JsonElement>();
@@ -81,7 +81,7 @@ public class StandardChangeTemplateTests
     public async Task A_retired_or_unknown_template_raises_nothing_and_agents_no_longer_see_a_retired_one()
     {
         await using var h = await StartAsync();
-        Assert.Equal(HttpStatusCode.OK, (await Admin(h).PutAsync("/api/admin/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal.Replace("\"durationMinutes\"", "\"active\":false,\"durationMinutes\"", StringComparison.Ordinal)))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Admin(h).PutAsync("/api/manage/changes/templates/cert-renewal", ApprovalHarness.Json(CertRenewal.Replace("\"durationMinutes\"", "\"active\":false,\"durationMinutes\"", StringComparison.Ordinal)))).StatusCode);
 
         var retired = await RaiseAsync(h);
         Assert.Equal(HttpStatusCode.Conflict, retired.StatusCode);
@@ -121,17 +121,17 @@ public class StandardChangeTemplateTests
     public async Task Only_admins_keep_the_catalogue_bad_templates_name_their_fields_and_tenants_do_not_share_it()
     {
         await using var h = await StartAsync();
-        Assert.Equal(HttpStatusCode.Forbidden, (await h.Agent.PutAsync("/api/admin/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").PutAsync("/api/admin/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await h.Agent.PutAsync("/api/manage/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").PutAsync("/api/manage/changes/templates/other", ApprovalHarness.Json(CertRenewal))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").GetAsync("/api/changes/templates")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await h.App.As("rita", "contoso").PostAsync("/api/changes/templates/cert-renewal/changes", ApprovalHarness.Json("{}"))).StatusCode);
 
-        var bad = await Admin(h).PutAsync("/api/admin/changes/templates/bad", ApprovalHarness.Json("""{"name":" ","implementationPlan":"x","backoutPlan":"","durationMinutes":0}"""));
+        var bad = await Admin(h).PutAsync("/api/manage/changes/templates/bad", ApprovalHarness.Json("""{"name":" ","implementationPlan":"x","backoutPlan":"","durationMinutes":0}"""));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var errors = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.Equal(["backoutPlan", "durationMinutes", "name"], errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(HttpStatusCode.BadRequest, (await Admin(h).PutAsync("/api/admin/changes/templates/Bad%20Id", ApprovalHarness.Json(CertRenewal))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await Admin(h).PutAsync("/api/admin/changes/templates/x", ApprovalHarness.Json("""{"name":"x","implementationPlan":"x","backoutPlan":"x","colour":"red"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Admin(h).PutAsync("/api/manage/changes/templates/Bad%20Id", ApprovalHarness.Json(CertRenewal))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Admin(h).PutAsync("/api/manage/changes/templates/x", ApprovalHarness.Json("""{"name":"x","implementationPlan":"x","backoutPlan":"x","colour":"red"}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await RaiseAsync(h, body: """{"title":"no start"}""")).StatusCode);
         Assert.Single((await Admin(h).GetFromJsonAsync<JsonElement>("/api/changes/templates")).GetProperty("items").EnumerateArray());
 

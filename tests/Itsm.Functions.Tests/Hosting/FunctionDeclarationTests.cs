@@ -95,6 +95,14 @@ public class FunctionDeclarationTests
     }
 
     [Fact]
+    public void A_route_in_the_functions_hosts_reserved_space_is_refused_as_the_host_refuses_it()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(ReservedRoute)]));
+
+        Assert.Contains("route 'admin/settings' is in the Functions host's reserved space", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_invalid_timer_schedule_is_refused_when_the_functions_are_read()
     {
         var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(BadSchedule)]));
@@ -119,6 +127,12 @@ public class FunctionDeclarationTests
 
         [Function("B")]
         public static IResult B([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{ticketId}")] HttpRequest req) => Results.NoContent();
+    }
+
+    private sealed class ReservedRoute
+    {
+        [Function("Settings")]
+        public static IResult Settings([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/settings")] HttpRequest req) => Results.NoContent();
     }
 
     private sealed class BadSchedule

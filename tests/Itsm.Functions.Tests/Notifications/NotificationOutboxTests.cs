@@ -52,7 +52,7 @@ public class NotificationOutboxTests
 
         Assert.Equal(0, await Outbox(app).DispatchDueAsync(CancellationToken.None));
         var admin = app.As("admin-1", "contoso", AppRoles.Admin);
-        var page = await (await admin.GetAsync("/api/admin/notifications/outbox?state=Pending")).Content.ReadFromJsonAsync<JsonElement>();
+        var page = await (await admin.GetAsync("/api/manage/notifications/outbox?state=Pending")).Content.ReadFromJsonAsync<JsonElement>();
         var item = Assert.Single(page.GetProperty("items").EnumerateArray());
         Assert.Equal(NotificationEventKinds.TicketCreated, item.GetProperty("eventKind").GetString());
         Assert.Equal("Pending", item.GetProperty("state").GetString());
@@ -65,10 +65,10 @@ public class NotificationOutboxTests
         await using var app = await IntakeFixture.StartAsync();
         await app.As("ana", "contoso").PostAsJsonAsync("/api/tickets", new { type = "Incident", title = "Mouse broken" });
 
-        var agent = await app.As("agent-7", "contoso", AppRoles.Agent).GetAsync("/api/admin/notifications/outbox");
-        var otherAdmin = await (await app.As("admin-9", "fabrikam", AppRoles.Admin).GetAsync("/api/admin/notifications/outbox")).Content.ReadFromJsonAsync<JsonElement>();
-        var badState = await app.As("admin-1", "contoso", AppRoles.Admin).GetAsync("/api/admin/notifications/outbox?state=Lost");
-        var anonymous = await app.Client.GetAsync("/api/admin/notifications/outbox");
+        var agent = await app.As("agent-7", "contoso", AppRoles.Agent).GetAsync("/api/manage/notifications/outbox");
+        var otherAdmin = await (await app.As("admin-9", "fabrikam", AppRoles.Admin).GetAsync("/api/manage/notifications/outbox")).Content.ReadFromJsonAsync<JsonElement>();
+        var badState = await app.As("admin-1", "contoso", AppRoles.Admin).GetAsync("/api/manage/notifications/outbox?state=Lost");
+        var anonymous = await app.Client.GetAsync("/api/manage/notifications/outbox");
 
         Assert.Equal(HttpStatusCode.Forbidden, agent.StatusCode);
         Assert.Empty(otherAdmin.GetProperty("items").EnumerateArray());
@@ -143,7 +143,7 @@ public class NotificationOutboxTests
     {
         await using var app = await IntakeFixture.StartAsync();
         var admin = app.As("admin-1", "contoso", AppRoles.Admin);
-        var put = await admin.PutAsJsonAsync("/api/admin/notifications/settings", new
+        var put = await admin.PutAsJsonAsync("/api/manage/notifications/settings", new
         {
             rules = new[] { new { @event = "ticket.created", audiences = new[] { "requester", "watchers" }, channels = new[] { "Mail" } } },
             templates = new[] { new { @event = "ticket.created", culture = "de", subject = "[{{ticket.number}}] Erfasst: {{ticket.title}}", text = "Hallo {{recipient.name}}", html = "<p>Hallo {{recipient.name}}</p>" } },
@@ -170,12 +170,12 @@ public class NotificationOutboxTests
         await using var app = await IntakeFixture.StartAsync();
         var admin = app.As("admin-1", "contoso", AppRoles.Admin);
 
-        var put = await admin.PutAsJsonAsync("/api/admin/notifications/settings", new
+        var put = await admin.PutAsJsonAsync("/api/manage/notifications/settings", new
         {
             rules = new[] { new { @event = "ticket.exploded", audiences = new[] { "everyone" }, channels = Array.Empty<string>() } },
             templates = Array.Empty<object>(),
         });
-        var requester = await app.As("ana", "contoso").GetAsync("/api/admin/notifications/settings");
+        var requester = await app.As("ana", "contoso").GetAsync("/api/manage/notifications/settings");
 
         Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
         var problem = await put.Content.ReadFromJsonAsync<JsonElement>();
@@ -183,7 +183,7 @@ public class NotificationOutboxTests
         Assert.True(errors.TryGetProperty("rules[0].event", out _));
         Assert.True(errors.TryGetProperty("rules[0].audiences", out _));
         Assert.True(errors.TryGetProperty("rules[0].channels", out _));
-        var current = await (await admin.GetAsync("/api/admin/notifications/settings")).Content.ReadFromJsonAsync<JsonElement>();
+        var current = await (await admin.GetAsync("/api/manage/notifications/settings")).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(NotificationRules.DefaultRules.Count, current.GetProperty("rules").GetArrayLength());
         Assert.Equal(HttpStatusCode.Forbidden, requester.StatusCode);
     }

@@ -41,13 +41,13 @@ public class SlaAdminApiTests
     {
         await using var app = await StandaloneApp.StartAsync();
 
-        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/admin/sla/calendars/office", Json(body)));
+        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/manage/sla/calendars/office", Json(body)));
 
         // Interval problems name the interval: weeklyHours.monday[1].
         var messages = errors.Where(e => e.Key == field || e.Key.StartsWith(field + "[", StringComparison.Ordinal)).Select(e => e.Value).ToArray();
         Assert.True(messages.Length > 0, $"errors were: {string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value}"))}");
         Assert.Contains(messages, m => m.Contains(reason, StringComparison.OrdinalIgnoreCase));
-        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app).GetAsync("/api/admin/sla/calendars/office")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app).GetAsync("/api/manage/sla/calendars/office")).StatusCode);
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public class SlaAdminApiTests
         await using var app = await StandaloneApp.StartAsync();
         var everyDay = string.Join(",", Enumerable.Range(1, 12).SelectMany(m => Enumerable.Range(1, DateTime.DaysInMonth(2024, m)).Select(d => $"\"{m:00}-{d:00}\"")));
 
-        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/admin/sla/calendars/never", Json(
+        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/manage/sla/calendars/never", Json(
             $$"""{"name":"Never","timeZone":"Etc/UTC","weeklyHours":{"monday":["08:00-17:00"]},"recurringHolidays":[{{everyDay}}]}""")));
 
         Assert.Contains("no working time", errors["recurringHolidays"], StringComparison.Ordinal);
@@ -67,11 +67,11 @@ public class SlaAdminApiTests
     {
         await using var app = await StandaloneApp.StartAsync();
 
-        Assert.Equal(HttpStatusCode.Created, (await Admin(app).PutAsync("/api/admin/sla/calendars/office", Json(Office))).StatusCode);
-        var second = await Admin(app).PutAsync("/api/admin/sla/calendars/office", Json(Office.Replace("Berlin office", "Berlin HQ", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.Created, (await Admin(app).PutAsync("/api/manage/sla/calendars/office", Json(Office))).StatusCode);
+        var second = await Admin(app).PutAsync("/api/manage/sla/calendars/office", Json(Office.Replace("Berlin office", "Berlin HQ", StringComparison.Ordinal)));
 
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        var calendar = await app.As("sam", "contoso", AppRoles.Agent).GetFromJsonAsync<JsonElement>("/api/admin/sla/calendars/office");
+        var calendar = await app.As("sam", "contoso", AppRoles.Agent).GetFromJsonAsync<JsonElement>("/api/manage/sla/calendars/office");
         Assert.Equal((2, "Berlin HQ"), (calendar.GetProperty("version").GetInt32(), calendar.GetProperty("name").GetString()));
         Assert.Equal(["08:00-16:00"], calendar.GetProperty("weeklyHours").GetProperty("friday").EnumerateArray().Select(h => h.GetString()));
         Assert.Equal("2026-12-31", calendar.GetProperty("exceptions")[0].GetProperty("date").GetString());
@@ -92,13 +92,13 @@ public class SlaAdminApiTests
     public async Task An_invalid_policy_is_rejected_with_the_field_and_the_reason_and_nothing_is_stored(string body, string field, string reason)
     {
         await using var app = await StandaloneApp.StartAsync();
-        await Admin(app).PutAsync("/api/admin/sla/calendars/office", Json(Office));
+        await Admin(app).PutAsync("/api/manage/sla/calendars/office", Json(Office));
 
-        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/admin/sla/policies/p1", Json(body)));
+        var errors = await ErrorsAsync(await Admin(app).PutAsync("/api/manage/sla/policies/p1", Json(body)));
 
         Assert.True(errors.ContainsKey(field), $"errors were: {string.Join("; ", errors.Select(e => $"{e.Key}: {e.Value}"))}");
         Assert.Contains(reason, errors[field], StringComparison.OrdinalIgnoreCase);
-        var list = await Admin(app).GetFromJsonAsync<JsonElement>("/api/admin/sla/policies");
+        var list = await Admin(app).GetFromJsonAsync<JsonElement>("/api/manage/sla/policies");
         Assert.Equal(0, list.GetProperty("items").GetArrayLength());
     }
 
@@ -108,15 +108,15 @@ public class SlaAdminApiTests
         await using var app = await StandaloneApp.StartAsync();
         var agent = app.As("sam", "contoso", AppRoles.Agent);
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PutAsync("/api/admin/sla/calendars/office", Json(Office))).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await Admin(app).PutAsync("/api/admin/sla/calendars/office", Json(Office))).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PutAsync("/api/admin/sla/policies/p1", Json("""{"name":"P","calendarId":"office","resolutionMinutes":{"3":60}}"""))).StatusCode);
-        var created = await Admin(app).PutAsync("/api/admin/sla/policies/p1", Json("""{"name":"P","calendarId":"office","resolutionMinutes":{"3":60}}"""));
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PutAsync("/api/manage/sla/calendars/office", Json(Office))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Admin(app).PutAsync("/api/manage/sla/calendars/office", Json(Office))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.PutAsync("/api/manage/sla/policies/p1", Json("""{"name":"P","calendarId":"office","resolutionMinutes":{"3":60}}"""))).StatusCode);
+        var created = await Admin(app).PutAsync("/api/manage/sla/policies/p1", Json("""{"name":"P","calendarId":"office","resolutionMinutes":{"3":60}}"""));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app, "fabrikam").GetAsync("/api/admin/sla/calendars/office")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app, "fabrikam").GetAsync("/api/admin/sla/policies/p1")).StatusCode);
-        var policy = await agent.GetFromJsonAsync<JsonElement>("/api/admin/sla/policies/p1");
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app, "fabrikam").GetAsync("/api/manage/sla/calendars/office")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin(app, "fabrikam").GetAsync("/api/manage/sla/policies/p1")).StatusCode);
+        var policy = await agent.GetFromJsonAsync<JsonElement>("/api/manage/sla/policies/p1");
         Assert.Equal([50, 75, 90], policy.GetProperty("warnings").EnumerateArray().Select(w => w.GetInt32()));
         Assert.Equal(1, policy.GetProperty("version").GetInt32());
     }

@@ -32,8 +32,8 @@ public partial class SlaKillTests
             var token = DevTokens.Mint(AuthOptions.DefaultDevKeyPath(database), "root", [AppRoles.Admin], "contoso");
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             var days = string.Join(",", Enum.GetNames<DayOfWeek>().Select(d => $"\"{d.ToLowerInvariant()}\":[\"00:00-24:00\"]"));
-            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync("/api/admin/sla/calendars/24x7", Json($$$"""{"name":"24x7","timeZone":"Etc/UTC","weeklyHours":{{{{days}}}}}"""))).StatusCode);
-            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync("/api/admin/sla/policies/fast", Json("""{"name":"Fast","calendarId":"24x7","resolutionMinutes":{"3":60},"warnings":[50]}"""))).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync("/api/manage/sla/calendars/24x7", Json($$$"""{"name":"24x7","timeZone":"Etc/UTC","weeklyHours":{{{{days}}}}}"""))).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync("/api/manage/sla/policies/fast", Json("""{"name":"Fast","calendarId":"24x7","resolutionMinutes":{"3":60},"warnings":[50]}"""))).StatusCode);
 
             var created = await http.PostAsync("/api/tickets", Json("""{"type":"Incident","title":"Core switch down","impact":2,"urgency":2}"""));
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);

@@ -41,8 +41,8 @@ public class SlaOrchestrationTests
         if (directory is null)
         {
             var admin = app.As("root", "contoso", AppRoles.Admin);
-            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/sla/calendars/office", Json(Office))).StatusCode);
-            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/admin/sla/policies/standard", Json(Standard))).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/manage/sla/calendars/office", Json(Office))).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/manage/sla/policies/standard", Json(Standard))).StatusCode);
         }
 
         return app;
@@ -277,7 +277,7 @@ public class SlaOrchestrationTests
 
         var flag = applyToOpenTickets ? "true" : "false";
         var tightened = Standard.Replace("\"3\":960", "\"3\":240", StringComparison.Ordinal).Replace("\"name\":", "\"applyToOpenTickets\":" + flag + ",\"name\":", StringComparison.Ordinal);
-        var put = await app.As("root", "contoso", AppRoles.Admin).PutAsync("/api/admin/sla/policies/standard", Json(tightened));
+        var put = await app.As("root", "contoso", AppRoles.Admin).PutAsync("/api/manage/sla/policies/standard", Json(tightened));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         await IdleAsync(app);
 
@@ -306,7 +306,7 @@ public class SlaOrchestrationTests
         await AdvanceToAsync(app, Berlin(2026, 3, 3, 9));
         await AdvanceToAsync(app, Berlin(2026, 3, 4, 9));
 
-        var outbox = await app.As("root", "contoso", AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/admin/notifications/outbox?pageSize=100");
+        var outbox = await app.As("root", "contoso", AppRoles.Admin).GetFromJsonAsync<JsonElement>("/api/manage/notifications/outbox?pageSize=100");
         var sla = outbox.GetProperty("items").EnumerateArray()
             .Where(n => n.GetProperty("eventKind").GetString()!.StartsWith("sla.", StringComparison.Ordinal) && n.GetProperty("ticketId").GetString() == id)
             .ToArray();

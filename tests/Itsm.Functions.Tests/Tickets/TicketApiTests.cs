@@ -292,9 +292,9 @@ public class TicketApiTests
         var admin = app.As("root", "contoso", AppRoles.Admin);
         const string escalating = """{"matrix":[[1,1,2],[1,2,3],[2,3,4]]}""";
 
-        var byAgent = await app.As("agent", "contoso", AppRoles.Agent).PutAsync("/api/admin/priority-matrix", Json(escalating));
-        var invalid = await admin.PutAsync("/api/admin/priority-matrix", Json("""{"matrix":[[3,2,1],[2,3,4],[3,4,5]]}"""));
-        var accepted = await admin.PutAsync("/api/admin/priority-matrix", Json(escalating));
+        var byAgent = await app.As("agent", "contoso", AppRoles.Agent).PutAsync("/api/manage/priority-matrix", Json(escalating));
+        var invalid = await admin.PutAsync("/api/manage/priority-matrix", Json("""{"matrix":[[3,2,1],[2,3,4],[3,4,5]]}"""));
+        var accepted = await admin.PutAsync("/api/manage/priority-matrix", Json(escalating));
         var (_, _, contoso) = await CreateAsync(app.As("ana"), """{"type":"Incident","title":"VPN","impact":2,"urgency":2}""");
         var (_, _, fabrikam) = await CreateAsync(app.As("ana", "fabrikam"), """{"type":"Incident","title":"VPN","impact":2,"urgency":2}""");
 
