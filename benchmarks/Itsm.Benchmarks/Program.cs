@@ -9,6 +9,7 @@ return args switch
     ["sla", .. var rest] => await SlaCommand.RunAsync(rest),
     ["cmdb", .. var rest] => await CmdbBenchCommand.RunAsync(rest),
     ["intake", .. var rest] => await IntakeCommand.RunAsync(rest),
+    ["durable-chain", .. var rest] => await DurableChainCommand.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

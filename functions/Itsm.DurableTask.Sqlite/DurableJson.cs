@@ -1,5 +1,6 @@
 using System.Globalization;
 using DurableTask.Core;
+using DurableTask.Core.History;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Serialization;
 
@@ -19,6 +20,32 @@ internal static class DurableJson
         NullValueHandling = NullValueHandling.Ignore,
         Culture = CultureInfo.InvariantCulture,
     });
+
+    /// <summary>
+    /// Builds the serializer's contracts for every history event type, so the first work items after a (re)start
+    /// do not pay for reflection while timers are due.
+    /// </summary>
+    public static void WarmUp()
+    {
+        var instance = new OrchestrationInstance { InstanceId = "warm-up", ExecutionId = "warm-up" };
+        HistoryEvent[] samples =
+        [
+            new ExecutionStartedEvent(-1, "1") { Name = "w", Version = "", OrchestrationInstance = instance, Tags = new Dictionary<string, string>() },
+            new OrchestratorStartedEvent(-1), new OrchestratorCompletedEvent(-1), new TaskScheduledEvent(0) { Name = "w" },
+            new TaskCompletedEvent(-1, 0, "1"), new TaskFailedEvent(-1, 0, null, null, new FailureDetails("e", "m", null, null, false)),
+            new TimerCreatedEvent(1, DateTime.UtcNow), new TimerFiredEvent(-1, DateTime.UtcNow) { TimerId = 1 },
+            new EventRaisedEvent(-1, "1") { Name = "e" }, new EventSentEvent(2), new ExecutionCompletedEvent(-1, "1", OrchestrationStatus.Completed),
+            new ExecutionTerminatedEvent(-1, "r"), new ExecutionSuspendedEvent(-1, "r"), new ExecutionResumedEvent(-1, "r"),
+            new SubOrchestrationInstanceCreatedEvent(3) { Name = "w", InstanceId = "w" }, new SubOrchestrationInstanceCompletedEvent(-1, 3, "1"),
+            new SubOrchestrationInstanceFailedEvent(-1, 3, null, null, new FailureDetails("e", "m", null, null, false)), new GenericEvent(-1, "g"),
+            new ContinueAsNewEvent(-1, "1"),
+        ];
+        foreach (var sample in samples)
+        {
+            Deserialize<HistoryEvent>(Serialize(sample));
+            Deserialize<TaskMessage>(Serialize(new TaskMessage { Event = sample, OrchestrationInstance = instance }));
+        }
+    }
 
     public static string Serialize(object value)
     {

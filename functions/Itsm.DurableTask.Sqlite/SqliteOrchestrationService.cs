@@ -94,6 +94,7 @@ public sealed partial class SqliteOrchestrationService :
         }
 
         writes = new SqliteWriteQueue(writerDb, settings.MaxWriteBatch, logger);
+        DurableJson.WarmUp();
     }
 
     public SqliteOrchestrationServiceSettings Settings => settings;
