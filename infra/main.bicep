@@ -1,6 +1,6 @@
 // ItsmFunctions: everything `azd provision` creates.
 //
-// One resource group per azd environment holds a Flex Consumption function app (custom handler),
+// One resource group per azd environment holds a Flex Consumption function app (.NET 10 isolated worker),
 // its user-assigned identity, Storage (deployment package, host, Durable task hub), Cosmos DB,
 // Service Bus, Log Analytics + Application Insights and Key Vault. Every role assignment lives in
 // app/rbac.bicep. No secret or connection string is created: all data access is Entra ID.

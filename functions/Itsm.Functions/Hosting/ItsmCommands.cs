@@ -11,4 +11,11 @@ public static class ItsmCommands
         if (Intake.IntakePoisonCommand.TryRun(args, out exitCode)) return true;
         return false;
     }
+
+    /// <summary>The settings the app would read, without building it: appsettings.json next to the app, then environment variables.</summary>
+    public static IConfiguration Configuration() => new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .AddEnvironmentVariables()
+        .Build();
 }

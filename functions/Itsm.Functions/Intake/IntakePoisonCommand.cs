@@ -16,12 +16,7 @@ public static class IntakePoisonCommand
 
     public static bool TryRun(string[] args, out int exitCode)
     {
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .Build();
-        return TryRun(args, configuration, Console.Out, Console.Error, out exitCode);
+        return TryRun(args, ItsmCommands.Configuration(), Console.Out, Console.Error, out exitCode);
     }
 
     public static bool TryRun(string[] args, IConfiguration configuration, TextWriter output, TextWriter error, out int exitCode)

@@ -17,7 +17,7 @@ public static class TokenCommand
 
     private static readonly string[] ValueOptions = ["--user", "--name", "--email", "--tenant", "--roles", "--lifetime", "--db"];
 
-    public static bool TryRun(string[] args, out int exitCode) => TryRun(args, BuildConfiguration(), Console.Out, Console.Error, TimeProvider.System, out exitCode);
+    public static bool TryRun(string[] args, out int exitCode) => TryRun(args, ItsmCommands.Configuration(), Console.Out, Console.Error, TimeProvider.System, out exitCode);
 
     /// <param name="configuration">Settings as the app reads them (environment variables <c>Itsm__...</c>, appsettings.json).</param>
     public static bool TryRun(string[] args, IConfiguration configuration, TextWriter output, TextWriter error, TimeProvider clock, out int exitCode)
@@ -122,12 +122,6 @@ public static class TokenCommand
         return true;
     }
 
-    /// <summary>The settings the app would read, without building it: appsettings.json next to the app, then environment variables.</summary>
-    private static IConfiguration BuildConfiguration() => new ConfigurationBuilder()
-        .SetBasePath(AppContext.BaseDirectory)
-        .AddJsonFile("appsettings.json", optional: true)
-        .AddEnvironmentVariables()
-        .Build();
 
     internal static bool TryParseLifetime(string text, out TimeSpan lifetime)
     {
