@@ -84,6 +84,7 @@ public sealed class AdvanceApprovalActivity(
     ApprovalLinks links,
     IApprovalNotifier notifier,
     IApproverDirectory directory,
+    ItsmOptions options,
     TimeProvider time) : TaskActivity<ApprovalInput, ApprovalWake>
 {
     public const string Name = "Approval_Advance";
@@ -119,7 +120,7 @@ public sealed class AdvanceApprovalActivity(
             var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
             var people = await ResolveSourcesAsync(record, ticket, ct);
             var step = ApprovalSubjects.AwaitsApproval(ticket)
-                ? ApprovalRules.Advance(record, now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, now))
+                ? ApprovalRules.Advance(record, now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, now), options.Policies.MinuteLength)
                 : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", now), [], null);
             if (ReferenceEquals(step.Record, record))
             {
