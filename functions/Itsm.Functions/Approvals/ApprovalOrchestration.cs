@@ -359,9 +359,15 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
             return;
         }
 
-        if (wasAwaiting && change.Durable is { } wake)
+        if (wasAwaiting)
         {
-            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it.
+            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it. Without a Durable
+            // client the write came from an approval's own activity (its outcome), which needs no telling.
+            if (change.Durable is not { } wake)
+            {
+                return;
+            }
+
             foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
             {
                 await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
