@@ -23,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# free_ports N: N distinct free loopback ports (the sockets are held open together, so no port comes back twice).
+free_ports() { python3 -c 'import socket,sys; s=[socket.socket() for _ in range(int(sys.argv[1]))]; [x.bind(("127.0.0.1",0)) for x in s]; print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 dotnet build functions/Itsm.Functions -c Release -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
@@ -79,7 +80,7 @@ measure() {
   mkdir -p "$dir"
   if [ "$target" = functions ]; then
     local blob queue table
-    blob=$(free_port); queue=$(free_port); table=$(free_port)
+    read -r blob queue table < <(free_ports 3)
     (exec setsid node tests/azurite/node_modules/azurite/dist/src/azurite.js --silent --location "$dir/azurite" \
       --blobPort "$blob" --queuePort "$queue" --tablePort "$table" --skipApiVersionCheck) >"$dir/azurite.log" 2>&1 &
     groups+=("$!")
@@ -90,7 +91,7 @@ measure() {
     echo "== standalone"
   fi
   local port starts=()
-  port=$(free_port)
+  port=$(free_ports 1)
   for start in 1 2 3; do
     local t0
     t0=$(ms)
