@@ -84,6 +84,7 @@ public sealed class AdvanceApprovalActivity(
     ApprovalLinks links,
     IApprovalNotifier notifier,
     IApproverDirectory directory,
+    ItsmOptions options,
     TimeProvider time) : TaskActivity<ApprovalInput, ApprovalWake>
 {
     public const string Name = "Approval_Advance";
@@ -119,7 +120,7 @@ public sealed class AdvanceApprovalActivity(
             var ticket = (await tickets.ReadAsync(approval.TenantId, record.SubjectId, ct))?.Document;
             var people = await ResolveSourcesAsync(record, ticket, ct);
             var step = ApprovalSubjects.AwaitsApproval(ticket)
-                ? ApprovalRules.Advance(record, now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, now))
+                ? ApprovalRules.Advance(record, now, level => ApprovalRules.ResolveApprovers(level.Sources, people.Settings, people.CiOwners, people.Manager, now), options.Policies.MinuteLength)
                 : new ApprovalStep(ApprovalRules.Withdraw(record, ticket?.State.ToString() ?? "deleted", now), [], null);
             if (ReferenceEquals(step.Record, record))
             {
@@ -358,9 +359,15 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
             return;
         }
 
-        if (wasAwaiting && change.Durable is { } wake)
+        if (wasAwaiting)
         {
-            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it.
+            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it. Without a Durable
+            // client the write came from an approval's own activity (its outcome), which needs no telling.
+            if (change.Durable is not { } wake)
+            {
+                return;
+            }
+
             foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
             {
                 await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);

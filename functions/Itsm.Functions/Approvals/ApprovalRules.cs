@@ -137,8 +137,10 @@ public static class ApprovalRules
     /// <paramref name="resolve"/>), closes it when its votes decide it, reminds quiet approvers, applies the timeout
     /// outcome, and opens the next level or finishes. Running it twice at the same instant changes nothing the second time.
     /// </summary>
-    public static ApprovalStep Advance(ApprovalRecord record, DateTimeOffset now, Func<ApprovalLevelState, IReadOnlyList<ApproverSlot>> resolve)
+    /// <param name="minuteLength">How long a minute of the policy's timeouts and reminders lasts (<c>Itsm:Policies:MinuteLength</c>; one minute by default).</param>
+    public static ApprovalStep Advance(ApprovalRecord record, DateTimeOffset now, Func<ApprovalLevelState, IReadOnlyList<ApproverSlot>> resolve, TimeSpan? minuteLength = null)
     {
+        var minute = minuteLength ?? TimeSpan.FromMinutes(1);
         var prompts = new List<PromptRequest>();
         for (var guard = 0; guard < record.Levels.Count * 3 + 3; guard++)
         {
@@ -156,7 +158,7 @@ public static class ApprovalRules
                 {
                     Approvers = approvers,
                     OpenedAt = now,
-                    Deadline = level.TimeoutMinutes is { } minutes ? now.AddMinutes(minutes) : null,
+                    Deadline = level.TimeoutMinutes is { } minutes ? now + minute * minutes : null,
                 };
                 prompts.AddRange(approvers.Select(a => new PromptRequest(index, a.Delegate ?? a.UserId, a.UserId, "prompt")));
                 record = WithLevel(record, index, level);
@@ -167,7 +169,7 @@ public static class ApprovalRules
                         $"Level '{level.Name}' has no approvers (empty group or unknown users).");
                     if (record.Levels[index].ClosedAt is null)
                     {
-                        record = Escalate(record, index, now, prompts);
+                        record = Escalate(record, index, now, prompts, minute);
                     }
 
                     continue;
@@ -186,7 +188,7 @@ public static class ApprovalRules
                 switch (level.OnTimeout)
                 {
                     case TimeoutOutcome.Escalate when !level.Escalated:
-                        record = Escalate(record, index, now, prompts);
+                        record = Escalate(record, index, now, prompts, minute);
                         continue;
                     case TimeoutOutcome.AutoApprove when record.Risk.Level == RiskLevel.Low:
                         record = Close(record, index, ApprovalVerdict.Approve, now, $"No decision within {level.TimeoutMinutes} minutes: approved automatically (low risk).");
@@ -204,13 +206,13 @@ public static class ApprovalRules
             if (record.ReminderAfterMinutes is { } quiet)
             {
                 var lastActivity = new[] { level.OpenedAt, level.LastReminderAt, record.Decisions.Where(d => d.Level == index).Select(d => (DateTimeOffset?)d.At).Max() }.Max()!.Value;
-                reminderAt = lastActivity.AddMinutes(quiet);
+                reminderAt = lastActivity + minute * quiet;
                 if (now >= reminderAt)
                 {
                     var waiting = level.Approvers.Where(a => !Voted(record, a.UserId, index)).ToArray();
                     prompts.AddRange(waiting.Select(a => new PromptRequest(index, a.Delegate ?? a.UserId, a.UserId, "reminder")));
                     record = WithLevel(record, index, level with { LastReminderAt = now });
-                    reminderAt = now.AddMinutes(quiet);
+                    reminderAt = now + minute * quiet;
                 }
             }
 
@@ -224,7 +226,7 @@ public static class ApprovalRules
     private static bool Voted(ApprovalRecord record, string approver, int? level = null) =>
         record.Decisions.Any(d => d.Level == (level ?? record.CurrentLevel) && d.Approver == approver);
 
-    private static ApprovalRecord Escalate(ApprovalRecord record, int index, DateTimeOffset now, List<PromptRequest> prompts)
+    private static ApprovalRecord Escalate(ApprovalRecord record, int index, DateTimeOffset now, List<PromptRequest> prompts, TimeSpan minute)
     {
         var level = record.Levels[index];
         var added = level.Substitutes.Where(s => level.Approvers.All(a => a.UserId != s)).Select(s => new ApproverSlot(s, null, Substitute: true)).ToArray();
@@ -233,7 +235,7 @@ public static class ApprovalRules
         {
             Approvers = [.. level.Approvers, .. added],
             Escalated = true,
-            Deadline = now.AddMinutes(level.TimeoutMinutes ?? 60),
+            Deadline = now + minute * (level.TimeoutMinutes ?? 60),
         });
     }
 

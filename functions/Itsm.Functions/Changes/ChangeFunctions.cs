@@ -15,7 +15,7 @@ public sealed class ChangeFunctions(HttpEndpoint http)
     public Task<IResult> ChangesCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "changes/calendar")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).CalendarAsync(api));
 
-    [Function("Changes_Assessment")]
+    [Function("Changes_ReadAssessment")]
     [ApiDoc("A change's risk score, its conflicts and its approvals (agents).")]
     public Task<IResult> ChangesAssessment([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "changes/{id}/assessment")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).AssessmentAsync(api, Id(api)));

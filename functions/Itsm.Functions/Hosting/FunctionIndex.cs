@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Itsm.Functions.Hosting;
@@ -119,12 +120,70 @@ public sealed partial class FunctionIndex
             errors.Add($"{clash.Key.Method} {clash.Key.Route} is declared by {string.Join(", ", clash.Select(c => c.Name))}.");
         }
 
+        errors.AddRange(RouteOrderErrors(functions));
         if (errors.Count > 0)
         {
             throw new InvalidOperationException("Invalid function declarations: " + string.Join(" ", errors));
         }
 
         return new FunctionIndex(functions.OrderBy(f => f.Name, StringComparer.Ordinal).ToArray());
+    }
+
+    /// <summary>
+    /// Two HTTP routes that can match the same request for a shared method must not depend on the host for which one
+    /// answers. The Functions host tries routes in the order of the function names (case-insensitive) and takes the
+    /// first that matches; the standalone host (ASP.NET Core routing) takes the more specific (a literal segment beats
+    /// a parameter, a parameter beats a catch-all). So the more specific of two overlapping routes must also be the one
+    /// whose function name sorts first.
+    /// </summary>
+    private static IEnumerable<string> RouteOrderErrors(IEnumerable<FunctionDescriptor> functions)
+    {
+        var http = functions.Where(f => f.Kind == TriggerKind.Http)
+            .OrderBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
+            .Select(f => (Function: f, Template: TemplateParser.Parse(f.Route.Trim('/'))))
+            .ToArray();
+        for (var i = 0; i < http.Length; i++)
+        {
+            for (var j = i + 1; j < http.Length; j++)
+            {
+                var (first, later) = (http[i], http[j]);
+                var sharedMethod = first.Function.HttpMethods.Count == 0 || later.Function.HttpMethods.Count == 0
+                    || first.Function.HttpMethods.Intersect(later.Function.HttpMethods).Any();
+                if (sharedMethod && Overlap(first.Template.Segments, later.Template.Segments)
+                    && RoutePrecedence.ComputeInbound(later.Template) < RoutePrecedence.ComputeInbound(first.Template))
+                {
+                    yield return $"Route '{later.Function.Route}' of '{later.Function.Name}' is more specific than route '{first.Function.Route}' of '{first.Function.Name}', "
+                        + "which the Functions host tries first (it goes by function name): rename one so that the more specific comes first.";
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether some request path matches both templates (literal and parameter segments, catch-all last).</summary>
+    private static bool Overlap(IList<TemplateSegment> a, IList<TemplateSegment> b)
+    {
+        for (var i = 0; ; i++)
+        {
+            var (x, y) = (i < a.Count ? a[i] : null, i < b.Count ? b[i] : null);
+            if (IsCatchAll(x) || IsCatchAll(y))
+            {
+                return true;
+            }
+
+            if (x is null || y is null)
+            {
+                return x is null && y is null;
+            }
+
+            if (Literal(x) is { } left && Literal(y) is { } right && !string.Equals(left, right, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        static bool IsCatchAll(TemplateSegment? segment) => segment is { Parts: [{ IsCatchAll: true }] };
+
+        static string? Literal(TemplateSegment segment) => segment is { Parts: [{ IsLiteral: true } part] } ? part.Text : null;
     }
 
     private static TriggerKind? KindOf(ParameterInfo parameter) =>

@@ -101,6 +101,11 @@ public static class ItsmApp
         var underFunctionsHost = mode == HostMode.FunctionsHost;
         CollectSettingErrors(errors, () => services.AddItsmSecurity(configuration, underFunctionsHost));
         CollectSettingErrors(errors, () => services.AddItsmStorage(configuration, underFunctionsHost));
+        if (options.Policies.MinuteLength != TimeSpan.FromMinutes(1) && AuthOptions.Bind(configuration, underFunctionsHost).Mode == AuthMode.Entra)
+        {
+            errors.Add("Itsm:Policies:MinuteLength shortens every SLA target and approval timeout: it is for tests and demos with dev tokens, not for an app that accepts Entra ID tokens.");
+        }
+
         if (errors.Count > 0)
         {
             throw new InvalidSettingsException(errors);

@@ -15,6 +15,8 @@ public sealed class ItsmOptions
 
     public HttpSettings Http { get; set; } = new();
 
+    public PolicySettings Policies { get; set; } = new();
+
     public sealed class SqliteSettings
     {
         public string Path { get; set; } = System.IO.Path.Combine(".itsm", "itsm.db");
@@ -54,6 +56,16 @@ public sealed class ItsmOptions
         public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
     }
 
+    public sealed class PolicySettings
+    {
+        /// <summary>
+        /// How long one minute of a tenant's policies lasts: SLA targets, approval timeouts and reminders are written in
+        /// minutes and counted in these. One minute, except in tests and demos, which shorten it (down to one second) so
+        /// that a policy of "20 minutes" runs in 20 seconds under either host. Refused with Entra tokens (deployed apps).
+        /// </summary>
+        public TimeSpan MinuteLength { get; set; } = TimeSpan.FromMinutes(1);
+    }
+
     /// <summary>Checks the settings at start; the app refuses to start and names the bad setting.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -81,6 +93,11 @@ public sealed class ItsmOptions
         if (Http.MaxRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
         {
             errors.Add("Itsm:Http:MaxRequestBodyBytes must be between 1024 and 67108864 (64 MiB).");
+        }
+
+        if (Policies.MinuteLength < TimeSpan.FromSeconds(1) || Policies.MinuteLength > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("Itsm:Policies:MinuteLength must be between 00:00:01 and 00:01:00.");
         }
 
         return errors;

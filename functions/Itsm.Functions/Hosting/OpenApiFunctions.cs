@@ -20,7 +20,7 @@ public sealed class OpenApiFunctions(HttpEndpoint http, FunctionIndex index)
     public static JsonObject Build(FunctionIndex index)
     {
         var paths = new JsonObject();
-        foreach (var function in index.OfKind(TriggerKind.Http).Where(f => f.Docs is not null).OrderBy(f => f.Route, StringComparer.Ordinal))
+        foreach (var function in index.OfKind(TriggerKind.Http).Where(f => f.Docs is not null && f.Name != UnmatchedRouteFunctions.Name).OrderBy(f => f.Route, StringComparer.Ordinal))
         {
             var docs = function.Docs!;
             var path = "/" + function.Route;

@@ -78,8 +78,11 @@ public sealed record SlaPolicy
 
     public bool ApplyToOpenTickets { get; init; } = true;
 
-    /// <summary>The target for a metric at a priority, or null when the policy sets none.</summary>
-    public TimeSpan? TargetFor(SlaMetric metric, int priority, string? group)
+    /// <summary>
+    /// The target for a metric at a priority, or null when the policy sets none. Targets are minutes of
+    /// <paramref name="minuteLength"/> (one minute unless <c>Itsm:Policies:MinuteLength</c> shortens it for tests).
+    /// </summary>
+    public TimeSpan? TargetFor(SlaMetric metric, int priority, string? group, TimeSpan? minuteLength = null)
     {
         var minutes = metric switch
         {
@@ -87,7 +90,7 @@ public sealed record SlaPolicy
             SlaMetric.Resolution => ResolutionMinutes,
             _ => Olas.FirstOrDefault(o => string.Equals(o.Group, group, StringComparison.OrdinalIgnoreCase))?.MinutesByPriority,
         };
-        return minutes is not null && minutes.TryGetValue(priority, out var value) ? TimeSpan.FromMinutes(value) : null;
+        return minutes is not null && minutes.TryGetValue(priority, out var value) ? (minuteLength ?? TimeSpan.FromMinutes(1)) * value : null;
     }
 
     public bool Pauses(Ticket ticket) => PauseStates.Any(p =>

@@ -28,7 +28,7 @@ public sealed record SlaCalendarDocument(string Id, string TenantId, string Cale
 }
 
 /// <summary>Reads the SLA settings for the tracker and serves the admin API for calendars and policies.</summary>
-public sealed class SlaSettings(IDocumentStore store, TimeProvider time)
+public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOptions options)
 {
     private static readonly System.Text.RegularExpressions.Regex IdPattern = new("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
@@ -60,7 +60,10 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time)
             settings?.Calendars ?? new Dictionary<string, int>(),
             (id, version) => _calendars.TryGetValue((ticket.TenantId, id, version), out var calendar)
                 ? calendar
-                : throw new InvalidOperationException($"Calendar {id} version {version} was not loaded."));
+                : throw new InvalidOperationException($"Calendar {id} version {version} was not loaded."))
+        {
+            MinuteLength = options.Policies.MinuteLength,
+        };
     }
 
     public async Task<BusinessCalendar> CalendarAsync(string tenantId, string calendarId, int version, CancellationToken cancellationToken)

@@ -6,6 +6,9 @@ namespace Itsm.Functions.Sla;
 /// <summary>What the tracker needs besides the ticket: the tenant's policies and the calendars they and the ticket's clocks use.</summary>
 public sealed record SlaContext(IReadOnlyList<SlaPolicy> Policies, IReadOnlyDictionary<string, int> CalendarVersions, Func<string, int, BusinessCalendar> Calendar)
 {
+    /// <summary>How long a minute of the policies' targets lasts (<c>Itsm:Policies:MinuteLength</c>).</summary>
+    public TimeSpan MinuteLength { get; init; } = TimeSpan.FromMinutes(1);
+
     public SlaPolicy? PolicyFor(Ticket ticket) =>
         Policies.Where(p => p.Active && p.AppliesTo.Matches(ticket)).OrderBy(p => p.Order).ThenBy(p => p.Id, StringComparer.Ordinal).FirstOrDefault();
 
@@ -63,7 +66,7 @@ public static class SlaTracker
             foreach (var (metric, group) in wanted)
             {
                 var key = TicketSla.KeyFor(metric, group);
-                if (clocks.Any(c => c.Key == key) || ShouldStop(ticket, metric, group) || policy.TargetFor(metric, ticket.Priority, group) is not { } target)
+                if (clocks.Any(c => c.Key == key) || ShouldStop(ticket, metric, group) || policy.TargetFor(metric, ticket.Priority, group, context.MinuteLength) is not { } target)
                 {
                     continue;
                 }
@@ -159,7 +162,7 @@ public static class SlaTracker
         at = at < clock.Since ? clock.Since : at;
 
         // A different policy now matches, or the same one changed and says open tickets follow it.
-        if (!current.IsStopped && policy?.TargetFor(current.Metric, ticket.Priority, current.Group) is { } target)
+        if (!current.IsStopped && policy?.TargetFor(current.Metric, ticket.Priority, current.Group, context.MinuteLength) is { } target)
         {
             var newPolicy = policy.Id != current.PolicyId || (policy.Version != current.PolicyVersion && policy.ApplyToOpenTickets);
             var calendarVersion = context.CalendarVersions.GetValueOrDefault(policy.CalendarId, current.CalendarVersion);

@@ -95,6 +95,17 @@ public class FunctionDeclarationTests
     }
 
     [Fact]
+    public void Overlapping_routes_are_refused_when_the_functions_host_would_try_the_less_specific_first()
+    {
+        // "items/recent" also matches "items/{id}": ASP.NET Core (standalone) picks the literal, the Functions host
+        // the function whose name sorts first.
+        var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(GeneralRouteFirst)]));
+
+        Assert.Contains("Route 'items/recent' of 'B_Recent' is more specific than route 'items/{id}' of 'A_Item'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, FunctionIndex.Discover([typeof(SpecificRouteFirst)]).Functions.Count);
+    }
+
+    [Fact]
     public void A_route_in_the_functions_hosts_reserved_space_is_refused_as_the_host_refuses_it()
     {
         var error = Assert.Throws<InvalidOperationException>(() => FunctionIndex.Discover([typeof(ReservedRoute)]));
@@ -118,6 +129,24 @@ public class FunctionDeclarationTests
         var problem = Assert.Single(FunctionInvoker.Check(function));
 
         Assert.Contains("parameter 'context' (FunctionContext)", problem, StringComparison.Ordinal);
+    }
+
+    private sealed class GeneralRouteFirst
+    {
+        [Function("A_Item")]
+        public static IResult Item([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items/{id}")] HttpRequest req) => Results.NoContent();
+
+        [Function("B_Recent")]
+        public static IResult Recent([HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "items/recent")] HttpRequest req) => Results.NoContent();
+    }
+
+    private sealed class SpecificRouteFirst
+    {
+        [Function("A_Recent")]
+        public static IResult Recent([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items/recent")] HttpRequest req) => Results.NoContent();
+
+        [Function("B_Item")]
+        public static IResult Item([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items/{id}")] HttpRequest req) => Results.NoContent();
     }
 
     private sealed class ClashingRoutes

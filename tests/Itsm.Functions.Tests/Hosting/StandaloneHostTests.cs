@@ -97,6 +97,18 @@ public class StandaloneHostTests
     }
 
     [Fact]
+    public async Task A_wrong_method_on_a_known_route_names_the_methods_it_accepts()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+
+        var response = await app.Client.DeleteAsync("/api/tickets");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(["GET", "POST"], response.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        Assert.Contains("'/api/tickets' does not accept DELETE.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Functions_are_reachable_under_their_api_routes_only_not_under_their_names()
     {
         await using var app = await StandaloneApp.StartAsync();

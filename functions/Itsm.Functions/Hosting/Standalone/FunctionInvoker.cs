@@ -117,6 +117,14 @@ public static class FunctionInvoker
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="parameter"/> (of the function's method) is its trigger parameter, by position: the runtime
+    /// may hand out different <see cref="ParameterInfo"/> objects for the same parameter when two threads first read a
+    /// method's parameters at once, so reference equality can fail.
+    /// </summary>
+    private static bool IsTrigger(FunctionDescriptor function, ParameterInfo parameter) =>
+        parameter.Position == function.TriggerParameter.Position;
+
     private static bool CanBind(FunctionDescriptor function, ParameterInfo parameter)
     {
         var type = parameter.ParameterType;
@@ -128,10 +136,10 @@ public static class FunctionInvoker
         return function.Kind switch
         {
             TriggerKind.Http => type == typeof(HttpRequest) || (type == typeof(string) && function.Route.Contains('{' + parameter.Name + '}', StringComparison.OrdinalIgnoreCase)),
-            TriggerKind.Queue => parameter == function.TriggerParameter && (type == typeof(string) || type == typeof(QueueMessage)),
+            TriggerKind.Queue => IsTrigger(function, parameter) && (type == typeof(string) || type == typeof(QueueMessage)),
             TriggerKind.Timer => type == typeof(TimerInfo),
-            TriggerKind.Orchestration => type == typeof(TaskOrchestrationContext) || parameter == OrchestrationInputParameter(function),
-            TriggerKind.Activity => parameter == function.TriggerParameter || (type == typeof(string) && parameter.Name == "instanceId"),
+            TriggerKind.Orchestration => type == typeof(TaskOrchestrationContext) || parameter.Position == OrchestrationInputParameter(function)?.Position,
+            TriggerKind.Activity => IsTrigger(function, parameter) || (type == typeof(string) && parameter.Name == "instanceId"),
             _ => false,
         };
     }
@@ -139,7 +147,7 @@ public static class FunctionInvoker
     /// <summary>As the Durable extension does: the first parameter without a binding attribute is the orchestration's input.</summary>
     public static ParameterInfo? OrchestrationInputParameter(FunctionDescriptor function) =>
         function.Method.GetParameters().FirstOrDefault(p =>
-            p != function.TriggerParameter && p.ParameterType != typeof(CancellationToken) && p.ParameterType != typeof(FunctionContext)
+            !IsTrigger(function, p) && p.ParameterType != typeof(CancellationToken) && p.ParameterType != typeof(FunctionContext)
             && !p.GetCustomAttributes().Any(a => a is Microsoft.Azure.Functions.Worker.Extensions.Abstractions.BindingAttribute));
 
     private static object? Bind(FunctionDescriptor function, ParameterInfo parameter, InvocationInput input)
@@ -164,7 +172,7 @@ public static class FunctionInvoker
             TriggerKind.Timer => input.Timer,
             TriggerKind.Orchestration when type == typeof(TaskOrchestrationContext) => input.Orchestration,
             TriggerKind.Orchestration => input.TriggerValue,
-            TriggerKind.Activity when parameter == function.TriggerParameter => input.TriggerValue,
+            TriggerKind.Activity when IsTrigger(function, parameter) => input.TriggerValue,
             TriggerKind.Activity => input.InstanceId,
             _ => throw new InvalidOperationException($"Function '{function.Name}': parameter '{parameter.Name}' cannot be bound."),
         };
