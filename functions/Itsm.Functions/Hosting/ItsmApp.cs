@@ -68,7 +68,11 @@ public static class ItsmApp
         var services = builder.Services;
         var options = services.AddItsmApp(builder.Configuration, HostMode.Standalone, index);
         builder.WebHost.UseUrls(options.Standalone.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.UseProblemDetailsForRejections();
+        });
 
         services.AddSingleton(sp => new EmbeddedQueue(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), options.Queues.ToQueueOptions()));
         services.AddStandaloneDurable(options);

@@ -64,6 +64,46 @@ public partial class MalformedInputTests
         Assert.Equal(0, list.GetProperty("items").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("GET /api/tickets/%00 HTTP/1.1")]
+    [InlineData("GET /api/health%00 HTTP/1.1")]
+    [InlineData("POST /api/tickets/a%00b/actions/start HTTP/1.1")]
+    [InlineData("GET /api/tickets HTTP/1.1\r\nBad Header: x")]
+    public async Task A_request_the_server_itself_refuses_still_gets_problem_details(string requestHead)
+    {
+        await using var app = await StandaloneApp.StartAsync(kestrel: true);
+
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(requestHead.Replace("\\r\\n", "\r\n", StringComparison.Ordinal) + $"\r\nHost: {app.BaseAddress.Authority}\r\nContent-Length: 0\r\n\r\n"));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", answer, StringComparison.Ordinal);
+        Assert.Contains("\r\nContent-Type: application/problem+json; charset=utf-8\r\n", answer, StringComparison.Ordinal);
+        var body = JsonDocument.Parse(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]).RootElement;
+        Assert.Equal(400, body.GetProperty("status").GetInt32());
+        Assert.Contains("%00", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ordinary_answers_pass_through_the_rejection_filter_unchanged_on_a_kept_alive_connection()
+    {
+        await using var app = await StandaloneApp.StartAsync(kestrel: true);
+        var agent = app.As("sam", "contoso", AppRoles.Agent);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/api/health")).StatusCode);
+            var created = await agent.PostAsync("/api/tickets", Json("{\"type\":\"Incident\",\"title\":\"T" + i + "\"}"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var missing = await agent.GetAsync("/api/tickets/nope");
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\{[^}]*\}")]
