@@ -91,7 +91,7 @@ public sealed class ApprovalFunctions(HttpEndpoint http)
         }
 
         var verdict = body.Enum<ApprovalVerdict>("verdict", required: true);
-        var comment = body.String("comment", maxLength: 2000);
+        var comment = body.String("comment", maxLength: 2000, multiLine: true);
         body.RejectUnknown();
         if (body.HasErrors)
         {

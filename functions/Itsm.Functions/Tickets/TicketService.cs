@@ -261,7 +261,7 @@ public sealed partial class TicketService(
                     return Decision.Deny(ApiFunctions.Forbidden("Only agents write work notes."));
                 }
 
-                var text = body.String("body", required: true, maxLength: 10_000);
+                var text = body.String("body", required: true, maxLength: 10_000, multiLine: true);
                 body.RejectUnknown();
                 if (body.HasErrors)
                 {
@@ -283,7 +283,7 @@ public sealed partial class TicketService(
             case "time-entry":
             {
                 var minutes = body.Int("minutes", 1, 24 * 60, required: true);
-                var note = body.String("note", maxLength: 1000);
+                var note = body.String("note", maxLength: 1000, multiLine: true);
                 body.RejectUnknown();
                 if (body.HasErrors)
                 {
@@ -363,11 +363,11 @@ public sealed partial class TicketService(
             action,
             body.Enum<HoldReason>("holdReason"),
             body.String("resolutionCode", maxLength: 50),
-            body.String("resolutionNotes", maxLength: 4000),
-            body.String("rootCause", maxLength: 4000),
-            body.String("workaround", maxLength: 4000),
+            body.String("resolutionNotes", maxLength: 4000, multiLine: true),
+            body.String("rootCause", maxLength: 4000, multiLine: true),
+            body.String("workaround", maxLength: 4000, multiLine: true),
             body.String("reviewOutcome", maxLength: 50),
-            body.String("reason", maxLength: 1000));
+            body.String("reason", maxLength: 1000, multiLine: true));
         body.RejectUnknown();
         if (body.HasErrors)
         {
