@@ -91,7 +91,12 @@ public static class TicketInput
             Tags = body.StringList("tags", 20, 50) ?? ticket.Tags,
             CustomFields = body.CustomFields("customFields") ?? ticket.CustomFields,
         };
-        next = next with { Priority = matrix.PriorityFor(next.Impact, next.Urgency) };
+        // Priority comes from impact x urgency when they are set or change. An escalated priority (an SLA breach raises
+        // it) holds through edits of other fields: changing impact or urgency is how an agent sets it on purpose.
+        if (creating || next.Impact != ticket.Impact || next.Urgency != ticket.Urgency)
+        {
+            next = next with { Priority = matrix.PriorityFor(next.Impact, next.Urgency) };
+        }
         if (!creating || body.Has("assignee"))
         {
             next = next with { Assignee = body.IsExplicitNull("assignee") ? null : ReadPerson(body, "assignee") ?? ticket.Assignee };
