@@ -89,8 +89,7 @@ public static class ApprovalPage
             : await http.Services.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(authorization, http.CancellationToken);
         if (!signIn.Succeeded)
         {
-            var again = auth.PlatformAuthenticationEnabled ? $" <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token!)))}\">Sign in</a> and answer again." : "";
-            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">Sign in to answer: {E(signIn.Failure ?? "no token")}. Nothing was recorded.{again}</p>");
+            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">{SignInAdvice(auth, authorization, signIn.Failure, token!)} Nothing was recorded.</p>");
         }
 
         if (signIn.Caller!.UserId != claims.Recipient || signIn.Caller.TenantId != claims.TenantId)
@@ -196,6 +195,27 @@ public static class ApprovalPage
             """);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>What a person in a browser can do to sign in: never "send a header", which only API clients can.</summary>
+    private static string SignInAdvice(AuthOptions auth, string? authorization, string? failure, string token)
+    {
+        if (auth.PlatformAuthenticationEnabled && authorization is null)
+        {
+            return $"Sign in with your work account to answer: <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token)))}\">Sign in</a>, then answer again.";
+        }
+
+        var retry = auth.PlatformAuthenticationEnabled
+            ? $" <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token)))}\">Sign in</a> and answer again."
+            : " Go back, paste a valid token into <b>Sign-in token</b> and answer again (standalone, <code>token mint --user &lt;you&gt;</code> prints one).";
+        return authorization is null
+            ? $"Sign in to answer: paste your sign-in token into the <b>Sign-in token</b> field.{retry}"
+            : $"Your sign-in was not accepted: {E(BrowserReason(failure))}.{retry}";
+    }
+
+    private static string BrowserReason(string? failure) =>
+        failure is null || failure.Contains("Authorization", StringComparison.Ordinal) || failure.Contains("bearer token is not", StringComparison.OrdinalIgnoreCase)
+            ? "the sign-in token is not a valid token"
+            : failure.TrimEnd('.');
 
     private static string ReturnPath(string token) => $"{ApprovalLinks.PagePath}?t={Uri.EscapeDataString(token)}";
 }

@@ -92,7 +92,8 @@ public static class ApprovalRules
 
         if (level is { } asked && asked != record.CurrentLevel)
         {
-            return (null, new AnswerRefusal(409, "That decision point is closed.", $"Level {asked + 1} of {record.SubjectNumber} closed before your answer arrived; your answer changes nothing."));
+            var name = asked >= 0 && asked < record.Levels.Count ? $"The level '{record.Levels[asked].Name}'" : "That level";
+            return (null, new AnswerRefusal(409, "That decision point is closed.", $"{name} of {record.SubjectNumber} closed before your answer arrived; your answer changes nothing."));
         }
 
         var current = record.Levels[record.CurrentLevel];

@@ -108,6 +108,11 @@ public static class TicketInput
             body.Has("requester");
         }
 
+        if (body.Has("priority"))
+        {
+            body.AddError("priority", "cannot be set: it comes from impact and urgency through the tenant's priority matrix. To change it, change impact or urgency (agents, PATCH). A priority raised by an SLA breach holds until then.");
+        }
+
         if (body.Has("majorIncident") && next.Type != TicketType.Incident)
         {
             body.AddError("majorIncident", "Only incidents can be major incidents.");

@@ -346,7 +346,7 @@ public sealed partial class TicketService(
         var caller = api.Caller;
         if (!TicketLifecycle.IsTransition(ticket.Type, action))
         {
-            return Decision.Deny(HttpResults.Problem(404, "Unknown action.", $"A {ticket.Type} has no action '{action}'. Transitions now possible: {string.Join(", ", TicketLifecycle.AvailableActions(ticket))}; also comment, work-note, link, time-entry, merge."));
+            return Decision.Deny(HttpResults.Problem(404, "Unknown action.", $"{TicketLifecycle.Capitalised(TicketLifecycle.Describe(ticket.Type))} has no action '{action}'. {TicketLifecycle.PossibleNow(ticket)} Besides the changes of state: comment, work-note, link, time-entry and merge."));
         }
 
         if (action == "authorize" && !(caller.IsInRole(AppRoles.ChangeManager) || caller.IsAdmin))

@@ -158,8 +158,16 @@ public class ApprovalLinkTests
         Assert.Equal(HttpStatusCode.Forbidden, wrong);
         Assert.Contains("sent to someone else", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(h, token, "approve", DevToken(h, "bob", "fabrikam"))).Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(h, token, "approve", null)).Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(h, token, "approve", "not-a-token")).Status);
+        var (noSignIn, noSignInHtml) = await PostAsync(h, token, "approve", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, noSignIn);
+        Assert.Contains("Sign-in token", noSignInHtml, StringComparison.Ordinal);
+        var (badSignIn, badSignInHtml) = await PostAsync(h, token, "approve", "not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, badSignIn);
+        Assert.Contains("not accepted", badSignInHtml, StringComparison.Ordinal);
+
+        // A person in a browser cannot send headers: the page never tells them to.
+        Assert.DoesNotContain("Authorization", noSignInHtml + badSignInHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bearer", noSignInHtml + badSignInHtml, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(h, token, "maybe", DevToken(h, "bob"))).Status);
         Assert.Empty((await h.ApprovalAsync(approval)).GetProperty("decisions").EnumerateArray());
     }
@@ -176,7 +184,9 @@ public class ApprovalLinkTests
 
         var (status, html) = await PostAsync(h, bobLink, "approve", DevToken(h, "bob"));
         Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("The level 'Owners' of CHG", WebUtility.HtmlDecode(html), StringComparison.Ordinal);
         Assert.Contains("closed before your answer", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Level 1", html, StringComparison.Ordinal);
         var page = await (await h.App.Client.GetAsync($"/api/approval-page?t={Uri.EscapeDataString(bobLink)}")).Content.ReadAsStringAsync();
         Assert.DoesNotContain("name=\"decision\"", page, StringComparison.Ordinal);
     }
