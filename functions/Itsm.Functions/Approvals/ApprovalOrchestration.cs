@@ -358,12 +358,17 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
             return;
         }
 
-        if (wasAwaiting && change.Durable is { } wake)
+        if (wasAwaiting)
         {
-            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it.
-            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+            // The ticket stopped awaiting approval. When the approval's own outcome moved it (an activity, no Durable
+            // client) there is nothing to do; when it was cancelled or reverted by hand while the approval runs, its
+            // orchestration withdraws it.
+            if (change.Durable is { } wake)
             {
-                await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+                foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+                {
+                    await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+                }
             }
 
             return;
