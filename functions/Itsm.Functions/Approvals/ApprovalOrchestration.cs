@@ -482,7 +482,8 @@ public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
                 return (stored.Document, refusal);
             }
 
-            var next = ApprovalRules.Record(stored.Document, slot!, user, verdict, channel, comment, linkId, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            var next = ApprovalRules.Settle(ApprovalRules.Record(stored.Document, slot!, user, verdict, channel, comment, linkId, now), now);
             try
             {
                 await store.ReplaceAsync(next, stored.ETag, ct);

@@ -134,6 +134,29 @@ public static class ApprovalRules
         };
 
     /// <summary>
+    /// Closes the current level at <paramref name="now"/> when its votes now decide it (approving moves to the next
+    /// level or finishes, rejecting finishes), exactly as <see cref="Advance"/> would at that instant. Run with each
+    /// recorded answer, so the record (and the page the approver sees) shows the decision at once; opening the next
+    /// level, with its prompts, stays with the orchestration.
+    /// </summary>
+    public static ApprovalRecord Settle(ApprovalRecord record, DateTimeOffset now)
+    {
+        if (record.IsFinished || record.State == ApprovalState.Blocked)
+        {
+            return record;
+        }
+
+        var index = record.CurrentLevel;
+        var level = record.Levels[index];
+        if (!level.IsOpen || Tally(level, record.Decisions.Where(d => d.Level == index)) is not { } verdict)
+        {
+            return record;
+        }
+
+        return Close(record, index, verdict, now, verdict == ApprovalVerdict.Approve ? "The level's rule was met." : "The level's rule can no longer be met, or an approver rejected.");
+    }
+
+    /// <summary>
     /// Moves the approval on at <paramref name="now"/>: opens the current level (resolving its approvers with
     /// <paramref name="resolve"/>), closes it when its votes decide it, reminds quiet approvers, applies the timeout
     /// outcome, and opens the next level or finishes. Running it twice at the same instant changes nothing the second time.

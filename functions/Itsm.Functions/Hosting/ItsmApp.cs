@@ -117,6 +117,7 @@ public static class ItsmApp
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
         services.AddSingleton<HttpEndpoint>();
+        services.AddSingleton<PublicAddress>();
         services.AddItsmFeatures();
         return options;
     }
