@@ -172,6 +172,7 @@ public sealed partial class TicketService(
             try
             {
                 var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken);
+                CrashPoints.Reached($"ticket-written:{action}");
                 await NotifyAsync(api, stored.Document, written.Document);
                 return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
             }
@@ -431,6 +432,7 @@ public sealed partial class TicketService(
             try
             {
                 var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
+                CrashPoints.Reached("merge:first-write");
                 await NotifyAsync(api, survivor.Document, written.Document);
             }
             catch (PreconditionFailedException)
