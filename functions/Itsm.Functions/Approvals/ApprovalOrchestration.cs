@@ -275,6 +275,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             }
 
             var actor = $"approval:{approval.Id}";
+            var principal = new CallerPrincipal(ticket.TenantId, actor, approval.PolicyName, null, new HashSet<string>());
             var audit = new AuditEvent
             {
                 Id = Guid.NewGuid().ToString("N"),
@@ -289,7 +290,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             StoredDocument<Ticket> written;
             try
             {
-                written = await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct);
+                written = await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct, new TicketWriteContext(ticket, principal));
             }
             catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
             {
@@ -298,7 +299,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             }
 
             await MarkAppliedAsync(input, ct);
-            await ticketService.NotifyObserversAsync(new CallerPrincipal(ticket.TenantId, actor, approval.PolicyName, null, new HashSet<string>()), null, ticket, written.Document, ct);
+            await ticketService.NotifyObserversAsync(principal, null, ticket, written.Document, ct);
             await notifier.DecidedAsync(approval with { OutcomeApplied = true }, ct);
             return new ApprovalOutcome(true, SlaClockScheduler.MovedClocks(ticket, written.Document));
         }

@@ -67,5 +67,5 @@ public sealed class TicketFunctions(HttpEndpoint http)
 public static class TicketFeature
 {
     public static IServiceCollection AddTickets(this IServiceCollection services) =>
-        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>().AddSingleton<TicketPageLinks>();
+        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>().AddSingleton<TicketPageLinks>().AddSingleton<TicketFollowUps>();
 }

@@ -15,6 +15,7 @@ public sealed partial class TicketService(
     TimeProvider time,
     IEnumerable<ITicketChangeObserver> observers,
     IEnumerable<ITicketTransitionGuard> guards,
+    TicketFollowUps followUps,
     ILogger<TicketService> logger)
 {
     private const int MaxConflictRetries = 5;
@@ -56,7 +57,7 @@ public sealed partial class TicketService(
         }
 
         var ticket = (prepare?.Invoke(draft) ?? draft) with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
-        var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken);
+        var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken, new TicketWriteContext(null, api.Caller));
         await NotifyAsync(api, null, created.Document);
         return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>
         {
@@ -131,7 +132,7 @@ public sealed partial class TicketService(
 
         try
         {
-            var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken);
+            var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken, new TicketWriteContext(stored.Document, api.Caller));
             await NotifyAsync(api, stored.Document, written.Document);
             return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
         }
@@ -171,7 +172,7 @@ public sealed partial class TicketService(
 
             try
             {
-                var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken);
+                var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken, new TicketWriteContext(stored.Document, api.Caller));
                 CrashPoints.Reached($"ticket-written:{action}");
                 await NotifyAsync(api, stored.Document, written.Document);
                 return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
@@ -431,7 +432,7 @@ public sealed partial class TicketService(
         {
             try
             {
-                var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
+                var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken, new TicketWriteContext(survivor.Document, api.Caller));
                 CrashPoints.Reached("merge:first-write");
                 await NotifyAsync(api, survivor.Document, written.Document);
             }
@@ -445,22 +446,8 @@ public sealed partial class TicketService(
         return Decision.Write(closed, audit);
     }
 
-    private async Task NotifyAsync(ApiContext api, Ticket? before, Ticket after)
-    {
-        var durable = api.Http.Durable;
-        var change = new TicketChange(before, after, api.Caller, after.UpdatedAt, durable);
-        foreach (var observer in observers)
-        {
-            try
-            {
-                await observer.OnTicketChangedAsync(change, api.CancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "{Observer} failed on the change of ticket {TicketId} (revision {Revision}); the ticket itself is stored.", observer.GetType().Name, after.Id, after.Revision);
-            }
-        }
-    }
+    private Task NotifyAsync(ApiContext api, Ticket? before, Ticket after) =>
+        NotifyObserversAsync(api.Caller, api.Http.Durable, before, after, api.CancellationToken);
 
     private async Task<StoredDocument<Ticket>?> ReadVisibleAsync(ApiContext api, string ticketId)
     {
