@@ -67,5 +67,6 @@ public sealed class TicketFunctions(HttpEndpoint http)
 public static class TicketFeature
 {
     public static IServiceCollection AddTickets(this IServiceCollection services) =>
-        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>().AddSingleton<TicketPageLinks>().AddSingleton<TicketFollowUps>();
+        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>().AddSingleton<TicketPageLinks>().AddSingleton<TicketFollowUps>()
+            .AddSingleton<ITicketFollowUpHandler, TicketMergeCompletion>();
 }

@@ -174,6 +174,12 @@ public sealed partial class TicketService(
             {
                 var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken, new TicketWriteContext(stored.Document, api.Caller));
                 CrashPoints.Reached($"ticket-written:{action}");
+                if (action == "merge")
+                {
+                    // The merge's first write is done, its second (the survivor's) not yet.
+                    CrashPoints.Reached("merge:first-write");
+                }
+
                 await NotifyAsync(api, stored.Document, written.Document);
                 return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
             }
@@ -402,9 +408,11 @@ public sealed partial class TicketService(
     }
 
     /// <summary>
-    /// Merges this ticket into another. The two tickets live in different partitions, so this is two
-    /// transactions: the survivor gains the watchers first (harmless if the second step fails), then the
-    /// duplicate is closed.
+    /// Merges this ticket into another. The two tickets live in different partitions, which share no transaction, so
+    /// the merge is one transaction in the duplicate's partition: the duplicate closed as a duplicate, its audit event,
+    /// and the survivor's half (the new watchers, its "merged-in" audit event) as a follow-up. The follow-up is carried
+    /// out right after the write, or by the sweep after a crash, and only once (its audit event id is fixed), so a
+    /// merge is never left half done and a survivor edited meanwhile never fails it.
     /// </summary>
     private async Task<Decision> MergeAsync(ApiContext api, Ticket duplicate, JsonBodyReader body, DateTimeOffset now)
     {
@@ -428,22 +436,9 @@ public sealed partial class TicketService(
         }
 
         var (closed, merged) = outcome.Value;
-        if (TicketAudit.Diff(survivor.Document, merged) is { Count: > 0 } survivorChanges)
-        {
-            try
-            {
-                var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken, new TicketWriteContext(survivor.Document, api.Caller));
-                CrashPoints.Reached("merge:first-write");
-                await NotifyAsync(api, survivor.Document, written.Document);
-            }
-            catch (PreconditionFailedException)
-            {
-                return Decision.Deny(HttpResults.Problem(412, "The target ticket changed.", $"{merged.Number} was changed meanwhile; try the merge again."));
-            }
-        }
-
+        var completion = TicketMergeCompletion.FollowUp(closed, merged, api.Caller, now);
         var audit = Audit(closed, "merge", api.Caller, TicketAudit.Diff(duplicate, closed), now);
-        return Decision.Write(closed, audit);
+        return Decision.Write(closed, audit, completion);
     }
 
     private Task NotifyAsync(ApiContext api, Ticket? before, Ticket after) =>

@@ -48,6 +48,38 @@ public partial class TicketKillTests
         Assert.Contains("We are on it.", commented.GetProperty("text").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_merge_cut_short_by_a_crash_is_completed_after_the_restart_and_never_left_half_done()
+    {
+        var directory = TempDirectory.Create();
+        string duplicateId, survivorId;
+        await using (var process = Start(directory, "merge:first-write"))
+        {
+            var (ana, sam) = await ClientsAsync(process, directory);
+            duplicateId = await CreateAsync(ana, "VPN down again");
+            survivorId = await CreateAsync(sam, "VPN down for the whole floor");
+
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => sam.PostAsync($"/api/tickets/{duplicateId}/actions/merge", Json($$"""{"into":"{{survivorId}}"}""")));
+            await process.ExitAsync(Patience);
+        }
+
+        await using var app = await RestartAsync(directory);
+        var agent = app.As("sam", "contoso", AppRoles.Agent);
+
+        // Once the app has run again the merge is whole: the duplicate closed as such, the survivor watched by its requester.
+        var survivor = await PollAsync(async () =>
+        {
+            var read = await agent.GetFromJsonAsync<JsonElement>($"/api/tickets/{survivorId}");
+            return read.GetProperty("watchers").EnumerateArray().Any(w => w.GetString() == "ana") ? (JsonElement?)read : null;
+        });
+        var duplicate = await agent.GetFromJsonAsync<JsonElement>($"/api/tickets/{duplicateId}");
+        Assert.Equal("Closed", duplicate.GetProperty("state").GetString());
+        Assert.Contains(duplicate.GetProperty("links").EnumerateArray(), l => l.GetProperty("kind").GetString() == "DuplicateOf" && l.GetProperty("ticketId").GetString() == survivorId);
+        Assert.Equal(["ana"], survivor!.Value.GetProperty("watchers").EnumerateArray().Select(w => w.GetString()));
+        Assert.Single(await ActionsAsync(agent, survivorId), a => a == "merged-in");
+        Assert.Single(await ActionsAsync(agent, duplicateId), a => a == "merge");
+    }
+
     private static AppProcess Start(string directory, string crashPoint) => AppProcess.Start(new Dictionary<string, string>
     {
         ["Itsm__Sqlite__Path"] = Path.Combine(directory, "itsm.db"),
@@ -67,6 +99,16 @@ public partial class TicketKillTests
         HttpClient Client(string token) => new() { BaseAddress = address, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", token) } };
         return (Client(DevTokens.Mint(key, "ana", [], "contoso", "Ana Silva", "ana@contoso.com")), Client(DevTokens.Mint(key, "sam", [AppRoles.Agent], "contoso", "Sam Agent")));
     }
+
+    private static async Task<string> CreateAsync(HttpClient client, string title)
+    {
+        var created = await client.PostAsync("/api/tickets", Json($$"""{"type":"Incident","title":"{{title}}"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string[]> ActionsAsync(HttpClient agent, string ticketId) =>
+        (await agent.GetFromJsonAsync<JsonElement>($"/api/tickets/{ticketId}/history")).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()!).ToArray();
 
     /// <summary>Asks again every 100 ms until <paramref name="probe"/> finds something, for at most <see cref="Patience"/>.</summary>
     private static async Task<T> PollAsync<T>(Func<Task<T?>> probe)
