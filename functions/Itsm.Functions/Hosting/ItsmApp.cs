@@ -118,6 +118,7 @@ public static class ItsmApp
         services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
         services.AddSingleton<HttpEndpoint>();
         services.AddSingleton<PublicAddress>();
+        services.AddSingleton<Idempotency>();
         services.AddItsmFeatures();
         return options;
     }

@@ -16,6 +16,7 @@ public sealed partial class TicketService(
     IEnumerable<ITicketChangeObserver> observers,
     IEnumerable<ITicketTransitionGuard> guards,
     TicketFollowUps followUps,
+    Idempotency idempotency,
     ILogger<TicketService> logger)
 {
     private const int MaxConflictRetries = 5;
@@ -33,6 +34,17 @@ public sealed partial class TicketService(
     /// </summary>
     public async Task<HttpResponseOutput> CreateAsync(ApiContext api, string? json, Func<Ticket, Ticket>? prepare)
     {
+        var idem = await idempotency.BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
+        if (idem.PlannedId is { } planned && await idem.ReplayAsync(TicketStore.Tickets, DocumentKey.Compose(api.Caller.TenantId, planned), api.CancellationToken) is { } replay)
+        {
+            return replay;
+        }
+
         var body = JsonBodyReader.Parse(json, out var parseErrors);
         if (body is null)
         {
@@ -56,14 +68,50 @@ public sealed partial class TicketService(
             return HttpResults.ValidationProblem(body.Errors);
         }
 
-        var ticket = (prepare?.Invoke(draft) ?? draft) with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
-        var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken, new TicketWriteContext(null, api.Caller));
-        await NotifyAsync(api, null, created.Document);
-        return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>
+        // With an Idempotency-Key the ticket's id is the key's planned id, so a retry finds what the first attempt created.
+        if (!await idem.BindAsync(api.CancellationToken))
         {
-            ["Location"] = $"/api/tickets/{ticket.Id}",
-            ["ETag"] = created.ETag,
-        });
+            return idem.Answer!;
+        }
+
+        var partition = DocumentKey.Compose(api.Caller.TenantId, idem.PlannedId ?? id);
+        if (idem.Active && await idem.ReplayAsync(TicketStore.Tickets, partition, api.CancellationToken) is { } finished)
+        {
+            return finished;
+        }
+
+        var ticket = (prepare?.Invoke(draft) ?? draft) with { Id = idem.PlannedId ?? id, Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
+        StoredDocument<Ticket> created;
+        try
+        {
+            created = await store.CreateAsync(
+                ticket,
+                Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now),
+                api.CancellationToken,
+                new TicketWriteContext(null, api.Caller),
+                final => idem.Record(Created(final, api.Caller, etag: null), ticketId: final.Id));
+        }
+        catch (DocumentConflictException) when (idem.Active)
+        {
+            // A concurrent request with the same key created it first: its answer is this one's.
+            return await idem.ReplayAsync(TicketStore.Tickets, partition, api.CancellationToken)
+                ?? HttpResults.Problem(409, "The request is in progress.", "Another request with this Idempotency-Key is creating the ticket; send it again in a moment.");
+        }
+
+        CrashPoints.Reached("ticket-created");
+        await NotifyAsync(api, null, created.Document);
+        return Created(created.Document, api.Caller, created.ETag);
+    }
+
+    private static HttpResponseOutput Created(Ticket ticket, CallerPrincipal caller, string? etag)
+    {
+        var headers = new Dictionary<string, string> { ["Location"] = $"/api/tickets/{ticket.Id}" };
+        if (etag is not null)
+        {
+            headers["ETag"] = etag;
+        }
+
+        return HttpResults.JsonBody(201, View(ticket, caller), headers);
     }
 
     public async Task<HttpResponseOutput> GetAsync(ApiContext api, string ticketId)
@@ -144,6 +192,12 @@ public sealed partial class TicketService(
 
     public async Task<HttpResponseOutput> ActAsync(ApiContext api, string ticketId, string action)
     {
+        var idem = await idempotency.BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
         var body = JsonBodyReader.Parse(string.IsNullOrWhiteSpace(api.Request.Body) ? "{}" : api.Request.Body, out var parseErrors);
         if (body is null)
         {
@@ -159,6 +213,12 @@ public sealed partial class TicketService(
                 return ApiFunctions.NotFound($"Ticket '{ticketId}'");
             }
 
+            // A repeated request whose first attempt got through (maybe just now, racing this one): its answer.
+            if (idem.PlannedId is not null && await idem.ReplayAsync(TicketStore.Tickets, stored.Key.PartitionKey, api.CancellationToken) is { } replay)
+            {
+                return replay;
+            }
+
             if (ifMatch is not null && ifMatch != stored.ETag)
             {
                 return PreconditionFailed(stored.Document);
@@ -170,9 +230,25 @@ public sealed partial class TicketService(
                 return outcome.Response;
             }
 
+            if (idem.Active && idem.PlannedId is null)
+            {
+                if (!await idem.BindAsync(api.CancellationToken))
+                {
+                    return idem.Answer!;
+                }
+
+                continue;
+            }
+
             try
             {
-                var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken, new TicketWriteContext(stored.Document, api.Caller));
+                var written = await store.UpdateAsync(
+                    outcome.Ticket!,
+                    stored.ETag,
+                    outcome.Appended,
+                    api.CancellationToken,
+                    new TicketWriteContext(stored.Document, api.Caller),
+                    final => idem.Record(HttpResults.Ok(View(final, api.Caller)), ticketId: final.Id));
                 CrashPoints.Reached($"ticket-written:{action}");
                 if (action == "merge")
                 {
@@ -190,6 +266,10 @@ public sealed partial class TicketService(
             catch (PreconditionFailedException)
             {
                 return PreconditionFailed(stored.Document);
+            }
+            catch (DocumentConflictException) when (idem.Active)
+            {
+                // A concurrent request with the same key wrote its answer first: read it at the top.
             }
         }
     }

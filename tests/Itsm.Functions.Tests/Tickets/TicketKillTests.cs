@@ -80,6 +80,35 @@ public partial class TicketKillTests
         Assert.Single(await ActionsAsync(agent, duplicateId), a => a == "merge");
     }
 
+    [Fact]
+    public async Task A_create_whose_answer_a_crash_cut_off_is_answered_again_not_repeated_when_sent_again_with_its_key()
+    {
+        var directory = TempDirectory.Create();
+        const string body = """{"type":"Incident","title":"Badge reader dead"}""";
+        await using (var process = Start(directory, "ticket-created"))
+        {
+            var (ana, _) = await ClientsAsync(process, directory);
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => ana.SendAsync(Keyed(body, "retry-me")));
+            await process.ExitAsync(Patience);
+        }
+
+        await using var app = await RestartAsync(directory);
+        var ana2 = app.As("ana", "contoso");
+        var again = await ana2.SendAsync(Keyed(body, "retry-me"));
+
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.True(again.Headers.Contains("Idempotent-Replayed"));
+        var tickets = (await app.As("sam", "contoso", AppRoles.Agent).GetFromJsonAsync<JsonElement>("/api/tickets")).GetProperty("items");
+        Assert.Equal((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString(), Assert.Single(tickets.EnumerateArray()).GetProperty("id").GetString());
+    }
+
+    private static HttpRequestMessage Keyed(string body, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/tickets") { Content = Json(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return request;
+    }
+
     private static AppProcess Start(string directory, string crashPoint) => AppProcess.Start(new Dictionary<string, string>
     {
         ["Itsm__Sqlite__Path"] = Path.Combine(directory, "itsm.db"),
