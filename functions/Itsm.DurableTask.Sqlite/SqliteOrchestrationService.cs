@@ -57,15 +57,13 @@ public sealed partial class SqliteOrchestrationService :
         this.settings = settings;
         time = settings.TimeProvider;
         logger = settings.LoggerFactory.CreateLogger<SqliteOrchestrationService>();
-        var directory = Path.GetDirectoryName(Path.GetFullPath(settings.DatabasePath));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+        // The task hub holds orchestration inputs and outputs (ticket data): its folder and files are the owner's only.
+        OwnerOnlyFiles.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(settings.DatabasePath)));
+        OwnerOnlyFiles.CreateFile(settings.DatabasePath);
 
         try
         {
-            ownership = new FileStream(settings.DatabasePath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            ownership = new FileStream(settings.DatabasePath + ".lock", OwnerOnlyFiles.Options(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException exception)
         {

@@ -91,7 +91,7 @@ public sealed class ApprovalFunctions(HttpEndpoint http)
         }
 
         var verdict = body.Enum<ApprovalVerdict>("verdict", required: true);
-        var comment = body.String("comment", maxLength: 2000);
+        var comment = body.String("comment", maxLength: 2000, multiLine: true);
         body.RejectUnknown();
         if (body.HasErrors)
         {
@@ -115,7 +115,7 @@ public sealed class ApprovalFunctions(HttpEndpoint http)
 
     private static async Task<HttpResponseOutput> GetSettingsAsync(ApiContext api) =>
         api.Caller.IsAgent
-            ? HttpResults.Ok(await api.Services.GetRequiredService<ApprovalStore>().ApprovalSettingsAsync(api.Caller.TenantId, api.CancellationToken))
+            ? HttpResults.Ok(await api.Services.GetRequiredService<ApprovalStore>().StoredApprovalSettingsAsync(api.Caller.TenantId, api.CancellationToken) ?? ApprovalDefaults.Settings)
             : ApiFunctions.Forbidden("Approval settings are for agents.");
 
     private static async Task<HttpResponseOutput> PutSettingsAsync(ApiContext api)

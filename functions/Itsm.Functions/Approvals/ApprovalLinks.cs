@@ -35,22 +35,26 @@ public enum LinkCheck
 public sealed class ApprovalLinks
 {
     public const string KeySetting = "Itsm:Approvals:LinkKey";
-    public const string BaseUrlSetting = "Itsm:Approvals:PublicBaseUrl";
+    /// <summary>The earlier name of <c>Itsm:PublicBaseUrl</c>, still honoured.</summary>
+    public const string BaseUrlSetting = PublicAddress.ApprovalsSetting;
     public const string KeyFileName = "approval-link-key";
     public const string PagePath = "/api/approval-page";
 
     private readonly Lazy<byte[]> _key;
 
-    public ApprovalLinks(IConfiguration configuration, TimeProvider time)
+    private readonly PublicAddress _address;
+
+    public ApprovalLinks(IConfiguration configuration, TimeProvider time, PublicAddress address)
     {
         Time = time;
-        BaseUrl = (configuration[BaseUrlSetting] ?? "").TrimEnd('/');
+        _address = address;
         _key = new Lazy<byte[]>(() => LoadKey(configuration), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     private TimeProvider Time { get; }
 
-    public string BaseUrl { get; }
+    /// <summary>Where links point: <c>Itsm:PublicBaseUrl</c>, else the address the app listens on (see <see cref="PublicAddress"/>).</summary>
+    public string BaseUrl => _address.BaseUrl;
 
     public string Create(ApprovalLinkClaims claims)
     {
@@ -59,6 +63,37 @@ public sealed class ApprovalLinks
     }
 
     public string Url(string token) => $"{BaseUrl}{PagePath}?t={Uri.EscapeDataString(token)}";
+
+    /// <summary>
+    /// A signed token for another kind of link (<paramref name="purpose"/>, e.g. the ticket page): the same key, but the
+    /// purpose is part of what is signed, so it is never valid as an approval link or as a link of another purpose.
+    /// </summary>
+    public string Sign(string purpose, byte[] claimsJson)
+    {
+        var payload = Base64UrlEncoder.Encode(claimsJson);
+        return payload + "." + Base64UrlEncoder.Encode(HMACSHA256.HashData(_key.Value, Encoding.ASCII.GetBytes(purpose + ":" + payload)));
+    }
+
+    /// <summary>The claims of a token made by <see cref="Sign"/> for <paramref name="purpose"/>; null when it is malformed or its signature does not match.</summary>
+    public byte[]? Open(string purpose, string? token)
+    {
+        var parts = (token ?? "").Split('.');
+        if (parts.Length != 2 || parts[0].Length is 0 or > 4096)
+        {
+            return null;
+        }
+
+        try
+        {
+            var signature = Base64UrlEncoder.DecodeBytes(parts[1]);
+            var expected = HMACSHA256.HashData(_key.Value, Encoding.ASCII.GetBytes(purpose + ":" + parts[0]));
+            return CryptographicOperations.FixedTimeEquals(signature, expected) ? Base64UrlEncoder.DecodeBytes(parts[0]) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
 
     public (LinkCheck Check, ApprovalLinkClaims? Claims) Verify(string? token)
     {

@@ -276,6 +276,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             }
 
             var actor = $"approval:{approval.Id}";
+            var principal = new CallerPrincipal(ticket.TenantId, actor, approval.PolicyName, null, new HashSet<string>());
             var audit = new AuditEvent
             {
                 Id = Guid.NewGuid().ToString("N"),
@@ -290,7 +291,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             StoredDocument<Ticket> written;
             try
             {
-                written = await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct);
+                written = await tickets.UpdateAsync(outcome.Value!, stored.ETag, [audit], ct, new TicketWriteContext(ticket, principal));
             }
             catch (PreconditionFailedException) when (attempt < MaxConflictRetries)
             {
@@ -299,7 +300,7 @@ public sealed class ApplyApprovalOutcomeActivity(ApprovalStore store, TicketStor
             }
 
             await MarkAppliedAsync(input, ct);
-            await ticketService.NotifyObserversAsync(new CallerPrincipal(ticket.TenantId, actor, approval.PolicyName, null, new HashSet<string>()), null, ticket, written.Document, ct);
+            await ticketService.NotifyObserversAsync(principal, null, ticket, written.Document, ct);
             await notifier.DecidedAsync(approval with { OutcomeApplied = true }, ct);
             return new ApprovalOutcome(true, SlaClockScheduler.MovedClocks(ticket, written.Document));
         }
@@ -361,16 +362,15 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
 
         if (wasAwaiting)
         {
-            // Cancelled or reverted by hand while an approval runs: its orchestration withdraws it. Without a Durable
-            // client the write came from an approval's own activity (its outcome), which needs no telling.
-            if (change.Durable is not { } wake)
+            // The ticket stopped awaiting approval. When the approval's own outcome moved it (an activity, no Durable
+            // client) there is nothing to do; when it was cancelled or reverted by hand while the approval runs, its
+            // orchestration withdraws it.
+            if (change.Durable is { } wake)
             {
-                return;
-            }
-
-            foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
-            {
-                await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+                foreach (var running in (await store.ForSubjectAsync(after.TenantId, after.Id, cancellationToken)).Where(r => !r.IsFinished))
+                {
+                    await wake.TryRaiseEventAsync(ApprovalOrchestrator.InstanceId(after.TenantId, running.Id), ApprovalOrchestrator.DecisionEvent, new ApprovalDecisionEvent(change.Actor.UserId, change.Actor.UserId, null, "ticket"), cancellationToken);
+                }
             }
 
             return;
@@ -484,7 +484,8 @@ public sealed class ApprovalDecisions(ApprovalStore store, TimeProvider time)
                 return (stored.Document, refusal);
             }
 
-            var next = ApprovalRules.Record(stored.Document, slot!, user, verdict, channel, comment, linkId, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            var next = ApprovalRules.Settle(ApprovalRules.Record(stored.Document, slot!, user, verdict, channel, comment, linkId, now), now);
             try
             {
                 await store.ReplaceAsync(next, stored.ETag, ct);

@@ -89,8 +89,7 @@ public static class ApprovalPage
             : await http.Services.GetRequiredService<ICallerAuthenticator>().AuthenticateAsync(authorization, http.CancellationToken);
         if (!signIn.Succeeded)
         {
-            var again = auth.PlatformAuthenticationEnabled ? $" <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token!)))}\">Sign in</a> and answer again." : "";
-            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">Sign in to answer: {E(signIn.Failure ?? "no token")}. Nothing was recorded.{again}</p>");
+            return Html(401, "Sign-in required", $"<p class=\"notice\" id=\"status\">{SignInAdvice(auth, authorization, signIn.Failure, token!)} Nothing was recorded.</p>");
         }
 
         if (signIn.Caller!.UserId != claims.Recipient || signIn.Caller.TenantId != claims.TenantId)
@@ -174,28 +173,30 @@ public static class ApprovalPage
         }
     }
 
-    private static HttpResponseOutput Html(int status, string title, string body) =>
-        new(status, new Dictionary<string, string>
-        {
-            ["Content-Type"] = "text/html; charset=utf-8",
-            ["Cache-Control"] = "no-store",
-            ["Referrer-Policy"] = "no-referrer",
-            ["X-Frame-Options"] = "DENY",
-            ["X-Content-Type-Options"] = "nosniff",
-            ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        }, $"""
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="robots" content="noindex"><title>{E(title)}</title>
-            <style>body{"{"}font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.4{"}"}
-            dl{"{"}display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem{"}"}dt{"{"}font-weight:600{"}"}
-            label{"{"}display:block;margin-top:.75rem{"}"}textarea,input{"{"}width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem{"}"}
-            .buttons{"{"}display:flex;gap:.75rem;margin-top:1rem{"}"}button{"{"}flex:1;font-size:1.1rem;padding:.8rem;border:0;border-radius:.4rem;color:#fff{"}"}
-            .approve{"{"}background:#1a7f37{"}"}.reject{"{"}background:#b42318{"}"}.notice{"{"}background:#fff4e5;padding:.75rem{"}"}.done{"{"}background:#e6f4ea;padding:.75rem{"}"}</style>
-            </head><body>{body}</body></html>
-            """);
+    private static HttpResponseOutput Html(int status, string title, string body) => HtmlPage.Render(status, title, body);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>What a person in a browser can do to sign in: never "send a header", which only API clients can.</summary>
+    private static string SignInAdvice(AuthOptions auth, string? authorization, string? failure, string token)
+    {
+        if (auth.PlatformAuthenticationEnabled && authorization is null)
+        {
+            return $"Sign in with your work account to answer: <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token)))}\">Sign in</a>, then answer again.";
+        }
+
+        var retry = auth.PlatformAuthenticationEnabled
+            ? $" <a id=\"sign-in\" href=\"{E(PlatformPrincipal.LoginPath(ReturnPath(token)))}\">Sign in</a> and answer again."
+            : " Go back, paste a valid token into <b>Sign-in token</b> and answer again (standalone, <code>token mint --user &lt;you&gt;</code> prints one).";
+        return authorization is null
+            ? $"Sign in to answer: paste your sign-in token into the <b>Sign-in token</b> field.{retry}"
+            : $"Your sign-in was not accepted: {E(BrowserReason(failure))}.{retry}";
+    }
+
+    private static string BrowserReason(string? failure) =>
+        failure is null || failure.Contains("Authorization", StringComparison.Ordinal) || failure.Contains("bearer token is not", StringComparison.OrdinalIgnoreCase)
+            ? "the sign-in token is not a valid token"
+            : failure.TrimEnd('.');
 
     private static string ReturnPath(string token) => $"{ApprovalLinks.PagePath}?t={Uri.EscapeDataString(token)}";
 }

@@ -92,7 +92,8 @@ public static class ApprovalRules
 
         if (level is { } asked && asked != record.CurrentLevel)
         {
-            return (null, new AnswerRefusal(409, "That decision point is closed.", $"Level {asked + 1} of {record.SubjectNumber} closed before your answer arrived; your answer changes nothing."));
+            var name = asked >= 0 && asked < record.Levels.Count ? $"The level '{record.Levels[asked].Name}'" : "That level";
+            return (null, new AnswerRefusal(409, "That decision point is closed.", $"{name} of {record.SubjectNumber} closed before your answer arrived; your answer changes nothing."));
         }
 
         var current = record.Levels[record.CurrentLevel];
@@ -131,6 +132,29 @@ public static class ApprovalRules
             Decisions = [.. record.Decisions, new ApprovalDecision(record.CurrentLevel, slot.UserId, user, verdict, at, channel, comment, user == slot.UserId ? null : slot.UserId)],
             UsedLinks = linkId is null ? record.UsedLinks : [.. record.UsedLinks, linkId],
         };
+
+    /// <summary>
+    /// Closes the current level at <paramref name="now"/> when its votes now decide it (approving moves to the next
+    /// level or finishes, rejecting finishes), exactly as <see cref="Advance"/> would at that instant. Run with each
+    /// recorded answer, so the record (and the page the approver sees) shows the decision at once; opening the next
+    /// level, with its prompts, stays with the orchestration.
+    /// </summary>
+    public static ApprovalRecord Settle(ApprovalRecord record, DateTimeOffset now)
+    {
+        if (record.IsFinished || record.State == ApprovalState.Blocked)
+        {
+            return record;
+        }
+
+        var index = record.CurrentLevel;
+        var level = record.Levels[index];
+        if (!level.IsOpen || Tally(level, record.Decisions.Where(d => d.Level == index)) is not { } verdict)
+        {
+            return record;
+        }
+
+        return Close(record, index, verdict, now, verdict == ApprovalVerdict.Approve ? "The level's rule was met." : "The level's rule can no longer be met, or an approver rejected.");
+    }
 
     /// <summary>
     /// Moves the approval on at <paramref name="now"/>: opens the current level (resolving its approvers with

@@ -44,8 +44,13 @@ public sealed class ApprovalStore(IDocumentStore store)
         return page.Items.Select(i => i.Document).ToArray();
     }
 
+    /// <summary>The approval settings in force: the tenant's own once stored, else the product's defaults as they act (<see cref="ApprovalDefaults.InForce"/>).</summary>
     public async Task<ApprovalSettings> ApprovalSettingsAsync(string tenantId, CancellationToken cancellationToken) =>
-        (await store.ReadAsync<SettingsDocument<ApprovalSettings>>(Approvals, new DocumentKey(tenantId, ApprovalSettingsId), cancellationToken))?.Document.Value ?? ApprovalSettings.Empty;
+        await StoredApprovalSettingsAsync(tenantId, cancellationToken) ?? ApprovalDefaults.InForce;
+
+    /// <summary>The tenant's own approval settings; null while it follows the defaults.</summary>
+    public async Task<ApprovalSettings?> StoredApprovalSettingsAsync(string tenantId, CancellationToken cancellationToken) =>
+        (await store.ReadAsync<SettingsDocument<ApprovalSettings>>(Approvals, new DocumentKey(tenantId, ApprovalSettingsId), cancellationToken))?.Document.Value;
 
     public async Task<ChangeSettings> ChangeSettingsAsync(string tenantId, CancellationToken cancellationToken) =>
         (await store.ReadAsync<SettingsDocument<ChangeSettings>>(Approvals, new DocumentKey(tenantId, ChangeSettingsId), cancellationToken))?.Document.Value ?? ChangeSettings.Empty;

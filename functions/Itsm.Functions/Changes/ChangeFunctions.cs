@@ -73,7 +73,7 @@ public sealed class ChangeFunctions(HttpEndpoint http)
             return HttpResults.ValidationProblem(parseErrors);
         }
 
-        var reason = body.String("reason", required: true, maxLength: 1000);
+        var reason = body.String("reason", required: true, maxLength: 1000, multiLine: true);
         body.RejectUnknown();
         if (body.HasErrors)
         {

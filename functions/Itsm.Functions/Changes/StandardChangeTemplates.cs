@@ -28,7 +28,7 @@ public sealed record StandardChangeTemplate(
     public IReadOnlyDictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
-        void Text(string field, string? value, int max, bool required)
+        void Text(string field, string? value, int max, bool required, bool multiLine = false)
         {
             if (required && string.IsNullOrWhiteSpace(value))
             {
@@ -38,12 +38,16 @@ public sealed record StandardChangeTemplate(
             {
                 errors[field] = [$"has at most {max} characters."];
             }
+            else if (TextRules.ControlCharacterProblem(value, multiLine) is { } control)
+            {
+                errors[field] = [control];
+            }
         }
 
         Text("name", Name, 200, required: true);
-        Text("implementationPlan", ImplementationPlan, 10_000, required: true);
-        Text("backoutPlan", BackoutPlan, 10_000, required: true);
-        Text("description", Description, 10_000, required: false);
+        Text("implementationPlan", ImplementationPlan, 10_000, required: true, multiLine: true);
+        Text("backoutPlan", BackoutPlan, 10_000, required: true, multiLine: true);
+        Text("description", Description, 10_000, required: false, multiLine: true);
         Text("category", Category, 100, required: false);
         Text("affectedService", AffectedService, 200, required: false);
         Text("assignmentGroup", AssignmentGroup, 200, required: false);
@@ -212,7 +216,7 @@ public sealed partial class StandardChangeTemplates(IDocumentStore store, Ticket
         }
 
         var title = body.String("title", maxLength: 200);
-        var description = body.String("description", maxLength: 10_000);
+        var description = body.String("description", maxLength: 10_000, multiLine: true);
         var start = body.Instant("plannedStart", required: true);
         var end = body.Instant("plannedEnd");
         var cis = body.StringList("configurationItems", 50, 200);

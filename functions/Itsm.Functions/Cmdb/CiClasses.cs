@@ -215,7 +215,8 @@ public static partial class CiClasses
     private static string? Check(AttributeDefinition attribute, JsonElement value) => attribute.Type switch
     {
         AttributeType.String => value.ValueKind != JsonValueKind.String ? "must be a string."
-            : value.GetString()!.Length > attribute.MaxLength ? $"must be at most {attribute.MaxLength} characters." : null,
+            : value.GetString()!.Length > attribute.MaxLength ? $"must be at most {attribute.MaxLength} characters."
+            : Hosting.TextRules.ControlCharacterProblem(value.GetString(), multiLine: false),
         AttributeType.Integer => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _) ? null : "must be a whole number.",
         AttributeType.Number => value.ValueKind == JsonValueKind.Number ? null : "must be a number.",
         AttributeType.Boolean => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "must be true or false.",

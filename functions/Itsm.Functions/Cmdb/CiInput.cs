@@ -163,7 +163,7 @@ public static class CiRules
             ExternalKey = body.String("externalKey", maxLength: MaxExternalKeyLength),
             OwnerGroup = body.String("ownerGroup", maxLength: MaxGroupLength),
             SupportGroup = body.String("supportGroup", maxLength: MaxGroupLength),
-            Description = body.String("description", maxLength: 4000),
+            Description = body.String("description", maxLength: 4000, multiLine: true),
             Attributes = AttributesOf(body),
             Cleared = cleared,
         };

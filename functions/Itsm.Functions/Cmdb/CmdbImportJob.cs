@@ -212,6 +212,12 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
             return ApiFunctions.Forbidden("Only agents and admins change the CMDB.");
         }
 
+        var idem = await api.Services.GetRequiredService<Idempotency>().BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var kind = api.Request.QueryValue("kind") switch
         {
@@ -249,12 +255,27 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
             }, "urn:itsm:problem:validation");
         }
 
-        var jobId = Guid.NewGuid().ToString("N");
+        // With an Idempotency-Key the job's id is the key's planned id: a retry finds the job (and makes sure it runs).
+        if (!await idem.BindAsync(api.CancellationToken))
+        {
+            return idem.Answer!;
+        }
+
+        var jobId = idem.PlannedId ?? Guid.NewGuid().ToString("N");
         var tenantId = api.Caller.TenantId;
         var chunks = Split(items).ToList();
+        var input = new ImportJobInput(tenantId, jobId, chunks.Count);
+        var partition = DocumentKey.Compose(tenantId, jobId);
+        if (await idem.ReplayAsync(Imports, partition, api.CancellationToken) is { } replay)
+        {
+            await api.Http.DurableClient().StartOnceAsync(CmdbImportOrchestrator.Name, CmdbImportOrchestrator.InstanceId(tenantId, jobId), input, api.CancellationToken);
+            return replay;
+        }
+
         for (var i = 0; i < chunks.Count; i++)
         {
-            await store.CreateAsync(Imports, Key(tenantId, jobId, ChunkId(i)), new ImportChunk { Id = ChunkId(i), TenantId = tenantId, JobId = jobId, Index = i, Items = chunks[i] }, api.CancellationToken);
+            // Upserted: a retry of an interrupted upload writes the same chunks again.
+            await store.ExecuteBatchAsync(Imports, partition, [new BatchOperation.Upsert(ChunkId(i), new ImportChunk { Id = ChunkId(i), TenantId = tenantId, JobId = jobId, Index = i, Items = chunks[i] })], api.CancellationToken);
         }
 
         var job = new ImportJob
@@ -262,9 +283,25 @@ public sealed class CmdbImportJobs(IDocumentStore store, TimeProvider time)
             Id = jobId, TenantId = tenantId, Kind = kind.Value, DryRun = dryRun!.Value, Actor = api.Caller.UserId,
             TotalRows = items.Count, Chunks = chunks.Count, Status = ImportJobStatus.Running, CreatedAt = time.GetUtcNow(),
         };
-        await store.CreateAsync(Imports, Key(tenantId, jobId, jobId), job, api.CancellationToken);
-        await api.Http.DurableClient().StartOnceAsync(CmdbImportOrchestrator.Name, CmdbImportOrchestrator.InstanceId(tenantId, jobId), new ImportJobInput(tenantId, jobId, chunks.Count), api.CancellationToken);
-        return HttpResults.JsonBody(202, await ViewAsync(job, api.CancellationToken), new Dictionary<string, string> { ["Location"] = $"/api/cmdb/imports/{jobId}" });
+        var answer = HttpResults.JsonBody(202, await ViewAsync(job, api.CancellationToken), new Dictionary<string, string> { ["Location"] = $"/api/cmdb/imports/{jobId}" });
+        List<BatchOperation> operations = [new BatchOperation.Create(jobId, job)];
+        if (idem.Record(answer, jobId: jobId) is { } record)
+        {
+            operations.Add(new BatchOperation.Create(record.Id, record));
+        }
+
+        try
+        {
+            await store.ExecuteBatchAsync(Imports, partition, operations, api.CancellationToken);
+        }
+        catch (DocumentConflictException) when (idem.Active)
+        {
+            // A concurrent request with the same key stored the job first.
+            return await idem.ReplayAsync(Imports, partition, api.CancellationToken) ?? answer;
+        }
+
+        await api.Http.DurableClient().StartOnceAsync(CmdbImportOrchestrator.Name, CmdbImportOrchestrator.InstanceId(tenantId, jobId), input, api.CancellationToken);
+        return answer;
     }
 
     public async Task<HttpResponseOutput> GetAsync(ApiContext api, string jobId)

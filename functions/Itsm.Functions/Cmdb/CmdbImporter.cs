@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CsvHelper;
+using Itsm.Functions.Hosting;
 using Itsm.Functions.Storage;
 
 namespace Itsm.Functions.Cmdb;
@@ -386,6 +387,10 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
             if (Cell(column) is { } text && text.Length > max)
             {
                 errors.Add(new RowError(row.Row, column, $"must be at most {max} characters."));
+            }
+            else if (TextRules.ControlCharacterProblem(Cell(column), multiLine: column == "description") is { } control)
+            {
+                errors.Add(new RowError(row.Row, column, control));
             }
         }
 

@@ -80,6 +80,12 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return denied;
         }
 
+        var idem = await api.Services.GetRequiredService<Idempotency>().BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
         var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
         if (body is null)
         {
@@ -96,19 +102,42 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return HttpResults.ValidationProblem(errors);
         }
 
+        // With an Idempotency-Key a CI without an external key gets the key's planned id, so a retry finds it.
+        if (!await idem.BindAsync(api.CancellationToken))
+        {
+            return idem.Answer!;
+        }
+
+        ci = ci.ExternalKey is null && idem.PlannedId is { } planned ? ci with { Id = planned } : ci;
+        var partition = DocumentKey.Compose(ci.TenantId, ci.Id);
+        if (await idem.ReplayAsync(CmdbStore.Cis, partition, api.CancellationToken) is { } replay)
+        {
+            return replay;
+        }
+
         try
         {
-            var created = await store.CreateAsync(ci, Audit(ci.TenantId, ci.Id, "created", api.Caller.UserId, "api", CiRules.Diff(null, ci), now), api.CancellationToken);
-            return HttpResults.JsonBody(201, View(created.Document), new Dictionary<string, string>
-            {
-                ["Location"] = $"/api/cis/{ci.Id}",
-                ["ETag"] = created.ETag,
-            });
+            var answer = idem.Record(Created(ci with { Revision = 1 }, etag: null), ciId: ci.Id);
+            var created = await store.CreateAsync(ci, Audit(ci.TenantId, ci.Id, "created", api.Caller.UserId, "api", CiRules.Diff(null, ci), now), api.CancellationToken, answer);
+            return Created(created.Document, created.ETag);
         }
         catch (DocumentConflictException)
         {
-            return HttpResults.Problem(409, "The external key is taken.", $"The CI '{ci.Id}' already has the external key '{ci.ExternalKey}'; change that CI instead.");
+            // With a key, a concurrent request with the same key may have created it first: its answer is this one's.
+            return (idem.Active ? await idem.ReplayAsync(CmdbStore.Cis, partition, api.CancellationToken) : null)
+                ?? HttpResults.Problem(409, "The external key is taken.", $"The CI '{ci.Id}' already has the external key '{ci.ExternalKey}'; change that CI instead.");
         }
+    }
+
+    private static HttpResponseOutput Created(ConfigurationItem ci, string? etag)
+    {
+        var headers = new Dictionary<string, string> { ["Location"] = $"/api/cis/{ci.Id}" };
+        if (etag is not null)
+        {
+            headers["ETag"] = etag;
+        }
+
+        return HttpResults.JsonBody(201, View(ci), headers);
     }
 
     public async Task<HttpResponseOutput> GetAsync(ApiContext api, string ciId)
@@ -264,6 +293,12 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return denied;
         }
 
+        var idem = await api.Services.GetRequiredService<Idempotency>().BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
         var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);
         if (body is null)
         {
@@ -284,13 +319,28 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return ApiFunctions.NotFound($"CI '{ciId}'");
         }
 
-        var outcome = await RelateAsync(api.Caller.TenantId, source.Document.Id, type!.Value, targetId!, api.Caller.UserId, "api", api.CancellationToken);
+        // With an Idempotency-Key the answer is stored with the relationship's second copy (under the target), the last write.
+        if (!await idem.BindAsync(api.CancellationToken))
+        {
+            return idem.Answer!;
+        }
+
+        if (CmdbStore.IsValidId(targetId) && await idem.ReplayAsync(CmdbStore.Cis, DocumentKey.Compose(api.Caller.TenantId, targetId!), api.CancellationToken) is { } replay)
+        {
+            return replay;
+        }
+
+        HttpResponseOutput Created(CiRelationship edge) => HttpResults.JsonBody(201, RelationshipView(edge), new Dictionary<string, string>
+        {
+            ["Location"] = $"/api/cis/{ciId}/relationships/{edge.Id}",
+        });
+
+        var outcome = await RelateAsync(
+            api.Caller.TenantId, source.Document.Id, type!.Value, targetId!, api.Caller.UserId, "api", api.CancellationToken,
+            targetAnswer: edge => idem.Record(Created(edge), ciId: edge.TargetId));
         return outcome switch
         {
-            RelateOutcome.Created created => HttpResults.JsonBody(201, RelationshipView(created.Relationship), new Dictionary<string, string>
-            {
-                ["Location"] = $"/api/cis/{ciId}/relationships/{created.Relationship.Id}",
-            }),
+            RelateOutcome.Created created => Created(created.Relationship),
             RelateOutcome.Exists => HttpResults.Problem(409, "Already related.", $"'{ciId}' already has a {type} relationship to '{targetId}'."),
             RelateOutcome.Rejected rejected => HttpResults.ValidationProblem(new Dictionary<string, string[]> { [rejected.Field == "source" ? "id" : "targetId"] = [rejected.Reason] }),
             _ => throw new InvalidOperationException("Unknown outcome."),
@@ -504,7 +554,7 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
 
     /// <summary>Relates two CIs of a tenant (source depends on target); rejects a self-relationship and a missing target; idempotent.</summary>
     /// <param name="targetChecked">The caller has just read the target (the import): skip reading it again.</param>
-    public async Task<RelateOutcome> RelateAsync(string tenantId, string sourceId, RelationshipType type, string targetId, string actor, string channel, CancellationToken cancellationToken, bool dryRun = false, bool targetChecked = false)
+    public async Task<RelateOutcome> RelateAsync(string tenantId, string sourceId, RelationshipType type, string targetId, string actor, string channel, CancellationToken cancellationToken, bool dryRun = false, bool targetChecked = false, Func<CiRelationship, IdempotencyRecord?>? targetAnswer = null)
     {
         if (sourceId == targetId)
         {
@@ -541,7 +591,8 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             edge,
             Audit(tenantId, sourceId, "relationship-added", actor, channel, changes, now),
             Audit(tenantId, targetId, "relationship-added", actor, channel, changes, now),
-            cancellationToken);
+            cancellationToken,
+            targetAnswer?.Invoke(edge));
         return wrote ? new RelateOutcome.Created(edge) : new RelateOutcome.Exists(edge);
     }
 

@@ -56,14 +56,17 @@ public sealed class CmdbStore(IDocumentStore store)
         ReadAsync(tenantId, ConfigurationItem.IdFor(externalKey), cancellationToken);
 
     /// <summary>Creates a CI (revision 1) with its audit event; <see cref="DocumentConflictException"/> when the id (external key) is taken.</summary>
-    public async Task<StoredDocument<ConfigurationItem>> CreateAsync(ConfigurationItem ci, CiAuditEvent created, CancellationToken cancellationToken)
+    /// <param name="answer">The record of the request's answer (an Idempotency-Key's), stored in the same transaction.</param>
+    public async Task<StoredDocument<ConfigurationItem>> CreateAsync(ConfigurationItem ci, CiAuditEvent created, CancellationToken cancellationToken, Hosting.IdempotencyRecord? answer = null)
     {
         var first = ci with { Revision = 1 };
-        var etags = await store.ExecuteBatchAsync(
-            Cis,
-            DocumentKey.Compose(ci.TenantId, ci.Id),
-            [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created with { Sequence = 1 })],
-            cancellationToken);
+        List<BatchOperation> operations = [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created with { Sequence = 1 })];
+        if (answer is not null)
+        {
+            operations.Add(new BatchOperation.Create(answer.Id, answer));
+        }
+
+        var etags = await store.ExecuteBatchAsync(Cis, DocumentKey.Compose(ci.TenantId, ci.Id), operations, cancellationToken);
         return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), first, etags[0]);
     }
 
@@ -133,14 +136,15 @@ public sealed class CmdbStore(IDocumentStore store)
     /// first is taken back; a copy already present (an earlier, interrupted attempt) counts as written, which makes
     /// this safe to repeat. Returns false when the relationship already existed completely.
     /// </summary>
-    public async Task<bool> AddRelationshipAsync(CiRelationship outgoing, CiAuditEvent sourceEvent, CiAuditEvent targetEvent, CancellationToken cancellationToken)
+    /// <param name="targetAnswer">The record of the request's answer (an Idempotency-Key's), stored with the In copy: the last write.</param>
+    public async Task<bool> AddRelationshipAsync(CiRelationship outgoing, CiAuditEvent sourceEvent, CiAuditEvent targetEvent, CancellationToken cancellationToken, Hosting.IdempotencyRecord? targetAnswer = null)
     {
         var incoming = outgoing with { Direction = EdgeDirection.In, CiId = outgoing.TargetId };
         var wroteSource = await CreateIfAbsentAsync(outgoing, sourceEvent, cancellationToken);
         bool wroteTarget;
         try
         {
-            wroteTarget = await CreateIfAbsentAsync(incoming, targetEvent, cancellationToken);
+            wroteTarget = await CreateIfAbsentAsync(incoming, targetEvent, cancellationToken, targetAnswer);
         }
         catch when (wroteSource)
         {
@@ -179,15 +183,17 @@ public sealed class CmdbStore(IDocumentStore store)
             ? store.ReadAsync<CiRelationship>(Cis, new DocumentKey(DocumentKey.Compose(tenantId, ciId), relationshipId), cancellationToken)
             : Task.FromResult<StoredDocument<CiRelationship>?>(null);
 
-    private async Task<bool> CreateIfAbsentAsync(CiRelationship copy, CiAuditEvent audit, CancellationToken cancellationToken)
+    private async Task<bool> CreateIfAbsentAsync(CiRelationship copy, CiAuditEvent audit, CancellationToken cancellationToken, Hosting.IdempotencyRecord? answer = null)
     {
         try
         {
-            await store.ExecuteBatchAsync(
-                Cis,
-                DocumentKey.Compose(copy.TenantId, copy.CiId),
-                [new BatchOperation.Create(copy.Id, copy), new BatchOperation.Create(audit.Id, audit)],
-                cancellationToken);
+            List<BatchOperation> operations = [new BatchOperation.Create(copy.Id, copy), new BatchOperation.Create(audit.Id, audit)];
+            if (answer is not null)
+            {
+                operations.Add(new BatchOperation.Create(answer.Id, answer));
+            }
+
+            await store.ExecuteBatchAsync(Cis, DocumentKey.Compose(copy.TenantId, copy.CiId), operations, cancellationToken);
             return true;
         }
         catch (DocumentConflictException)

@@ -38,6 +38,11 @@ public sealed class HttpEndpoint(HttpLimits limits, ICallerAuthenticator authent
                 return HttpResults.Problem(413, "The request body is too large.", $"At most {limits.MaxRequestBodyBytes} bytes are accepted.");
             }
 
+            if (read.BodyProblem is { } problem)
+            {
+                return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = [problem] }, "The body cannot be read; nothing was changed.");
+            }
+
             return await handler(new HttpFunctionContext(read, request.HttpContext.RequestServices, durable, cancellationToken));
         }
         catch (BadHttpRequestException ex)

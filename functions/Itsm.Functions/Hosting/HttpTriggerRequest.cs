@@ -24,6 +24,9 @@ public sealed record HttpTriggerRequest(
 
     public string? RouteValue(string name) => Params.TryGetValue(name, out var value) ? value : null;
 
+    /// <summary>Why the body cannot be read as text at all (not UTF-8, or JSON with undecodable strings); null when it can.</summary>
+    public string? BodyProblem { get; init; }
+
     /// <summary>Reads <paramref name="request"/>; null when its body is larger than <paramref name="maxBodyBytes"/>.</summary>
     public static async Task<HttpTriggerRequest?> ReadAsync(HttpRequest request, int maxBodyBytes, CancellationToken cancellationToken)
     {
@@ -43,15 +46,30 @@ public sealed record HttpTriggerRequest(
             .Where(r => r.Value is not null)
             .ToDictionary(r => r.Key, r => Convert.ToString(r.Value, CultureInfo.InvariantCulture)!, StringComparer.OrdinalIgnoreCase);
         string? text = null;
+        string? problem = null;
         if (body.Length > 0)
         {
             var mediaType = request.ContentType?.Split(';')[0].Trim() ?? "";
             var binary = mediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)
                 || mediaType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase);
-            text = binary ? Convert.ToBase64String(body) : Encoding.UTF8.GetString(body);
+            if (binary)
+            {
+                text = Convert.ToBase64String(body);
+            }
+            else
+            {
+                // Text bodies are UTF-8; JSON ones must also decode (form and CSV bodies are left to their handlers).
+                text = JsonText.DecodeUtf8(body, out problem);
+                var notJson = mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+                    || mediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase);
+                if (text is not null && !notJson)
+                {
+                    problem = JsonText.StringProblem(body);
+                }
+            }
         }
 
-        return new HttpTriggerRequest(url, request.Method.ToUpperInvariant(), query, headers, routeValues, text);
+        return new HttpTriggerRequest(url, request.Method.ToUpperInvariant(), query, headers, routeValues, problem is null ? text : null) { BodyProblem = problem };
     }
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)

@@ -52,7 +52,8 @@ public static class ItsmApp
     /// </summary>
     /// <param name="configure">Runs first: tests add configuration, a test server and fakes (a clock) here.</param>
     /// <param name="extraFunctionTypes">Classes with more functions (tests only).</param>
-    public static WebApplication BuildStandalone(string[] args, Action<WebApplicationBuilder>? configure = null, IEnumerable<Type>? extraFunctionTypes = null)
+    /// <param name="announce">Whether to print where it listens once started (not for a command's own short-lived host).</param>
+    public static WebApplication BuildStandalone(string[] args, Action<WebApplicationBuilder>? configure = null, IEnumerable<Type>? extraFunctionTypes = null, bool announce = true)
     {
         // The content root is the app's folder, so appsettings.json applies wherever the process is started;
         // relative data paths (the database) still resolve against the working directory.
@@ -68,7 +69,11 @@ public static class ItsmApp
         var services = builder.Services;
         var options = services.AddItsmApp(builder.Configuration, HostMode.Standalone, index);
         builder.WebHost.UseUrls(options.Standalone.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.UseProblemDetailsForRejections();
+        });
 
         services.AddSingleton(sp => new EmbeddedQueue(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), options.Queues.ToQueueOptions()));
         services.AddStandaloneDurable(options);
@@ -89,7 +94,11 @@ public static class ItsmApp
         app.UseStatusCodePages(context => StatusCodeProblem.WriteAsync(context.HttpContext));
         app.MapGet("/", () => Results.Text($"ItsmFunctions {Version} (standalone). The API is under /api.", "text/plain"));
         app.MapStandaloneHttpFunctions(index);
-        app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app, options));
+        if (announce)
+        {
+            app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app, options));
+        }
+
         return app;
     }
 
@@ -118,6 +127,8 @@ public static class ItsmApp
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
         services.AddSingleton<HttpEndpoint>();
+        services.AddSingleton<PublicAddress>();
+        services.AddSingleton<Idempotency>();
         services.AddItsmFeatures();
         return options;
     }

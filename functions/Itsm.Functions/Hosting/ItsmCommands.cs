@@ -1,6 +1,6 @@
 namespace Itsm.Functions.Hosting;
 
-/// <summary>Commands of the executable besides serving: <c>token mint</c>, <c>cmdb import|export</c>, <c>intake poison list|resubmit</c>.</summary>
+/// <summary>Commands of the executable besides serving: <c>token mint</c>, <c>cmdb import|export</c>, <c>intake poison list|resubmit</c>, <c>demo-data</c>.</summary>
 public static class ItsmCommands
 {
     public static bool TryRun(string[] args, out int exitCode)
@@ -9,6 +9,7 @@ public static class ItsmCommands
         if (Security.TokenCommand.TryRun(args, out exitCode)) return true;
         if (Cmdb.CmdbCommand.TryRun(args, out exitCode)) return true;
         if (Intake.IntakePoisonCommand.TryRun(args, out exitCode)) return true;
+        if (Demo.DemoDataCommand.TryRun(args, out exitCode)) return true;
         return false;
     }
 

@@ -17,6 +17,9 @@ public sealed class ItsmOptions
 
     public PolicySettings Policies { get; set; } = new();
 
+    /// <summary>The app's address as people reach it (links in prompts and replies); derived from the host when not set.</summary>
+    public string? PublicBaseUrl { get; set; }
+
     public sealed class SqliteSettings
     {
         public string Path { get; set; } = System.IO.Path.Combine(".itsm", "itsm.db");
@@ -73,6 +76,12 @@ public sealed class ItsmOptions
         if (string.IsNullOrWhiteSpace(Sqlite.Path))
         {
             errors.Add("Itsm:Sqlite:Path must name a database file.");
+        }
+
+        if (!string.IsNullOrEmpty(PublicBaseUrl)
+            && !(Uri.TryCreate(PublicBaseUrl, UriKind.Absolute, out var publicBase) && publicBase.Scheme is "http" or "https" && string.IsNullOrEmpty(publicBase.Query)))
+        {
+            errors.Add("Itsm:PublicBaseUrl must be an absolute http or https address, e.g. https://itsm.contoso.com.");
         }
 
         if (Queues.LockDuration < TimeSpan.FromSeconds(1))

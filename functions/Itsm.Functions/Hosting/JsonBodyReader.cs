@@ -71,7 +71,8 @@ public sealed partial class JsonBodyReader
     /// <summary>Names of the properties present (known or not).</summary>
     public IEnumerable<string> PresentNames => _object.EnumerateObject().Select(p => p.Name);
 
-    public string? String(string name, bool required = false, int maxLength = 200, Regex? pattern = null)
+    /// <summary>A string, trimmed; <paramref name="multiLine"/> fields may hold tabs and line breaks, no field other control characters.</summary>
+    public string? String(string name, bool required = false, int maxLength = 200, Regex? pattern = null, bool multiLine = false)
     {
         if (!TryGet(name, required, out var value))
         {
@@ -92,6 +93,11 @@ public sealed partial class JsonBodyReader
         if (text.Length > maxLength)
         {
             return Fail<string>(name, $"must be at most {maxLength} characters.");
+        }
+
+        if (TextRules.ControlCharacterProblem(text, multiLine) is { } control)
+        {
+            return Fail<string>(name, control);
         }
 
         if (pattern is not null && !pattern.IsMatch(text))
@@ -177,6 +183,11 @@ public sealed partial class JsonBodyReader
             if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()) || item.GetString()!.Length > maxLength)
             {
                 return Fail<IReadOnlyList<string>>(name, $"must contain non-empty strings of at most {maxLength} characters.");
+            }
+
+            if (TextRules.ControlCharacterProblem(item.GetString(), multiLine: false) is { } control)
+            {
+                return Fail<IReadOnlyList<string>>(name, control);
             }
 
             items.Add(item.GetString()!.Trim());
@@ -307,6 +318,10 @@ public sealed partial class JsonBodyReader
                 || (property.Value.ValueKind == JsonValueKind.String && property.Value.GetString()!.Length > maxLength))
             {
                 Errors[path] = [$"Custom field values are strings (at most {maxLength} characters), numbers or booleans."];
+            }
+            else if (property.Value.ValueKind == JsonValueKind.String && TextRules.ControlCharacterProblem(property.Value.GetString(), multiLine: true) is { } control)
+            {
+                Errors[path] = [control];
             }
             else
             {

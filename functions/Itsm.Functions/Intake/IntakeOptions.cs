@@ -10,9 +10,6 @@ public sealed class IntakeOptions
 
     public List<IntakeSource> Sources { get; set; } = [];
 
-    /// <summary>Where links in replies point (the portal or API base), e.g. <c>https://itsm.contoso.com</c>.</summary>
-    public string? LinkBaseUrl { get; set; }
-
     public IntakeSource? Find(string? name) =>
         name is null ? null : Sources.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
 }

@@ -106,7 +106,9 @@ public static partial class IntakeWebhooks
             TicketReference = MailThreading.TicketTag(request),
         };
         var ticketId = IntakeIds.Hash($"ticket|{source.TenantId}|teams|{id}");
-        var link = $"{options.LinkBaseUrl?.TrimEnd('/')}/api/tickets/{ticketId}";
+
+        // A page a browser shows (the API route would answer 401): signed, absolute, at the app's public address.
+        var link = http.Services.GetRequiredService<Tickets.TicketPageLinks>().Create(source.TenantId, ticketId);
         var reply = HttpResults.Ok(new { type = "message", text = $"Thanks, your request is registered: {link} (the ticket number follows in a notification)." });
         return Task.FromResult<(HttpResponseOutput, IReadOnlyList<string>)>((reply, [JsonSerializer.Serialize(message, HttpResults.Json)]));
     }

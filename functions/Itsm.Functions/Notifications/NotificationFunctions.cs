@@ -127,7 +127,9 @@ public static class NotificationFeature
     public static IServiceCollection AddNotifications(this IServiceCollection services)
     {
         services.AddOptions<GraphOptions>().BindConfiguration(GraphOptions.SectionName);
-        services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<ITicketChangeObserver, TicketNotifications>();
+        services.AddSingleton<NotificationSettingsStore>().AddSingleton<NotificationOutbox>().AddSingleton<TicketNotifications>();
+        services.AddSingleton<ITicketFollowUpSource>(sp => sp.GetRequiredService<TicketNotifications>());
+        services.AddSingleton<ITicketFollowUpHandler>(sp => sp.GetRequiredService<TicketNotifications>());
 
         // Other features' notices go through the outbox (registered after their recording defaults, before approvals' TryAdd).
         services.AddSingleton<Sla.ISlaNotifier, OutboxSlaNotifier>();

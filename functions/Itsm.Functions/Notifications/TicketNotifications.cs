@@ -1,60 +1,69 @@
 using System.Globalization;
-using Itsm.Functions.Storage;
+using Itsm.Functions.Intake;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions.Notifications;
 
-/// <summary>Turns ticket writes into notification events: created, assigned, commented (public comments), resolved, and a change scheduled.</summary>
-public sealed class TicketNotifications(NotificationOutbox outbox, IDocumentStore store) : ITicketChangeObserver
+/// <summary>
+/// Turns ticket writes into notification events (created, assigned, commented for public comments, resolved, and a
+/// change scheduled) and writes each as a follow-up in the write's own transaction, so a crash after the write never
+/// loses one. Carrying out a follow-up publishes its event to the outbox (idempotent on the event id).
+/// </summary>
+public sealed class TicketNotifications(NotificationOutbox outbox) : ITicketFollowUpSource, ITicketFollowUpHandler
 {
-    public async Task OnTicketChangedAsync(TicketChange change, CancellationToken cancellationToken)
+    public const string FollowUpKind = "notify";
+
+    public string Kind => FollowUpKind;
+
+    public IEnumerable<TicketFollowUp> FollowUpsFor(TicketWriteContext context, Ticket after, IReadOnlyList<ITicketRecord> appended) =>
+        EventsFor(context.Before, after, appended, context.Actor.UserId)
+            .Select(e => TicketFollowUp.Create(FollowUpKind, "notify:" + IntakeIds.Hash(e.EventId), after, e, after.UpdatedAt));
+
+    public Task HandleAsync(TicketFollowUp followUp, CancellationToken cancellationToken) =>
+        outbox.PublishAsync(followUp.Read<NotificationEvent>(), cancellationToken);
+
+    /// <summary>The events of one write: what changed between <paramref name="before"/> (null: created) and <paramref name="after"/>, and the public comments written with it.</summary>
+    public static IReadOnlyList<NotificationEvent> EventsFor(Ticket? before, Ticket after, IReadOnlyList<ITicketRecord> appended, string actorId)
     {
-        var (before, after) = (change.Before, change.After);
         if (before is null)
         {
-            await outbox.PublishAsync(Created(after) with { ActorId = null }, cancellationToken);
-            return;
+            return [Created(after) with { ActorId = null }];
         }
 
+        var events = new List<NotificationEvent>();
         if (after.Assignee is { } assignee && assignee.Id != before.Assignee?.Id)
         {
-            await outbox.PublishAsync(Event(NotificationEventKinds.TicketAssigned, after, $"assigned:{assignee.Id}") with { ActorId = change.Actor.UserId }, cancellationToken);
+            events.Add(Event(NotificationEventKinds.TicketAssigned, after, $"assigned:{assignee.Id}") with { ActorId = actorId });
         }
 
         if (after.State == TicketState.Resolved && before.State != TicketState.Resolved)
         {
-            await outbox.PublishAsync(Event(NotificationEventKinds.TicketResolved, after, "resolved") with { ActorId = change.Actor.UserId }, cancellationToken);
+            events.Add(Event(NotificationEventKinds.TicketResolved, after, "resolved") with { ActorId = actorId });
         }
 
         if (after is { Type: TicketType.Change, State: TicketState.Scheduled, Change: { PlannedStart: { } start, PlannedEnd: { } end } } && before.State != TicketState.Scheduled)
         {
-            await outbox.PublishAsync(
-                Event(NotificationEventKinds.ChangeScheduled, after, $"scheduled:{after.Revision}") with
+            events.Add(Event(NotificationEventKinds.ChangeScheduled, after, $"scheduled:{after.Revision}") with
+            {
+                ActorId = actorId,
+                Values = new Dictionary<string, string>
                 {
-                    ActorId = change.Actor.UserId,
-                    Values = new Dictionary<string, string>
-                    {
-                        ["change.start"] = start.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-                        ["change.end"] = end.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-                    },
+                    ["change.start"] = start.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                    ["change.end"] = end.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
                 },
-                cancellationToken);
+            });
         }
 
-        var comments = await store.QueryAsync<TicketComment>(
-            TicketStore.Tickets,
-            new DocumentQuery(DocumentKey.Compose(after.TenantId, after.Id), [new QueryFilter("docType", FilterOperator.Equals, TicketComment.DocumentType), new QueryFilter("sequence", FilterOperator.Equals, after.Revision)], null, 10),
-            cancellationToken);
-        foreach (var comment in comments.Items.Select(c => c.Document).Where(c => c.Kind == CommentKind.Public))
+        foreach (var comment in appended.OfType<TicketComment>().Where(c => c.Kind == CommentKind.Public))
         {
-            await outbox.PublishAsync(
-                Event(NotificationEventKinds.TicketCommented, after, "comment:" + comment.Id) with
-                {
-                    ActorId = comment.Author.Id,
-                    Values = new Dictionary<string, string> { ["comment.author"] = comment.Author.Name ?? comment.Author.Id, ["comment.body"] = comment.Body },
-                },
-                cancellationToken);
+            events.Add(Event(NotificationEventKinds.TicketCommented, after, "comment:" + comment.Id) with
+            {
+                ActorId = comment.Author.Id,
+                Values = new Dictionary<string, string> { ["comment.author"] = comment.Author.Name ?? comment.Author.Id, ["comment.body"] = comment.Body },
+            });
         }
+
+        return events;
     }
 
     /// <summary>The acknowledgement of a new ticket (to its requester, by the default rules).</summary>

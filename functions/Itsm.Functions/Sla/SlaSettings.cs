@@ -34,8 +34,9 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
 
     private readonly ConcurrentDictionary<(string Tenant, string Id, int Version), BusinessCalendar> _calendars = new();
 
+    /// <summary>The tenant's settings: its own once stored, else the product's defaults (<see cref="SlaDefaults"/>).</summary>
     public async Task<SlaSettingsDocument?> ReadAsync(string tenantId, CancellationToken cancellationToken) =>
-        (await ReadStoredAsync(tenantId, cancellationToken))?.Document;
+        (await ReadStoredAsync(tenantId, cancellationToken))?.Document ?? SlaDefaults.Settings(tenantId);
 
     /// <summary>The tracker's context for one ticket: the tenant's policies and every calendar version the ticket's clocks or the policies use.</summary>
     public async Task<SlaContext?> ContextForAsync(Ticket ticket, CancellationToken cancellationToken)
@@ -73,7 +74,7 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
             return cached;
         }
 
-        var stored = await store.ReadAsync<SlaCalendarDocument>(TicketStore.Counters, new DocumentKey(tenantId, SlaCalendarDocument.DocumentIdFor(calendarId, version)), cancellationToken)
+        var stored = await ReadCalendarAsync(tenantId, calendarId, version, cancellationToken)
             ?? throw new DocumentStoreException($"Calendar {calendarId} version {version} of tenant {tenantId} is missing.");
         return _calendars.GetOrAdd((tenantId, calendarId, version), stored.Document.Definition.ToCalendar());
     }
@@ -130,9 +131,10 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
 
         var now = time.GetUtcNow();
         var current = await ReadStoredAsync(api.Caller.TenantId, api.CancellationToken);
-        var version = (current?.Document.Calendars.GetValueOrDefault(id) ?? 0) + 1;
-        var calendars = new Dictionary<string, int>(current?.Document.Calendars ?? new Dictionary<string, int>(), StringComparer.Ordinal) { [id] = version };
-        var settings = (current?.Document ?? Empty(api.Caller.TenantId, now, api.Caller.UserId)) with { Calendars = calendars, UpdatedAt = now, UpdatedBy = api.Caller.UserId };
+        var inForce = current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId);
+        var version = inForce.Calendars.GetValueOrDefault(id) + 1;
+        var calendars = new Dictionary<string, int>(inForce.Calendars, StringComparer.Ordinal) { [id] = version };
+        var settings = (current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId)) with { Calendars = calendars, UpdatedAt = now, UpdatedBy = api.Caller.UserId };
         var document = new SlaCalendarDocument(SlaCalendarDocument.DocumentIdFor(id, version), api.Caller.TenantId, id, version, definition, now, api.Caller.UserId);
         if (await WriteAsync(current, settings, new BatchOperation.Create(document.Id, document), api.CancellationToken) is { } conflict)
         {
@@ -177,17 +179,17 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
 
         var now = time.GetUtcNow();
         var current = await ReadStoredAsync(api.Caller.TenantId, api.CancellationToken);
-        var calendars = current?.Document.Calendars ?? new Dictionary<string, int>();
+        var calendars = (current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId)).Calendars;
         var policy = SlaPolicy.Read(body, id, calendars.Keys.ToArray());
         if (policy is null)
         {
             return HttpResults.ValidationProblem(body.Errors);
         }
 
-        var previous = current?.Document.Policies.FirstOrDefault(p => p.Id == id);
+        var previous = (current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId)).Policies.FirstOrDefault(p => p.Id == id);
         policy = policy with { Version = (previous?.Version ?? 0) + 1 };
-        var policies = (current?.Document.Policies ?? []).Where(p => p.Id != id).Append(policy).ToArray();
-        var settings = (current?.Document ?? Empty(api.Caller.TenantId, now, api.Caller.UserId)) with { Policies = policies, UpdatedAt = now, UpdatedBy = api.Caller.UserId };
+        var policies = (current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId)).Policies.Where(p => p.Id != id).Append(policy).ToArray();
+        var settings = (current?.Document ?? SlaDefaults.Settings(api.Caller.TenantId)) with { Policies = policies, UpdatedAt = now, UpdatedBy = api.Caller.UserId };
         if (await WriteAsync(current, settings, null, api.CancellationToken) is { } conflict)
         {
             return conflict;
@@ -208,8 +210,13 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
     private async Task<StoredDocument<SlaSettingsDocument>?> ReadStoredAsync(string tenantId, CancellationToken cancellationToken) =>
         await store.ReadAsync<SlaSettingsDocument>(TicketStore.Counters, new DocumentKey(tenantId, SlaSettingsDocument.DocumentId), cancellationToken);
 
-    private async Task<StoredDocument<SlaCalendarDocument>?> ReadCalendarAsync(string tenantId, string id, int version, CancellationToken cancellationToken) =>
-        await store.ReadAsync<SlaCalendarDocument>(TicketStore.Counters, new DocumentKey(tenantId, SlaCalendarDocument.DocumentIdFor(id, version)), cancellationToken);
+    /// <summary>A stored calendar version, or version 1 of a default calendar (never stored).</summary>
+    private async Task<StoredDocument<SlaCalendarDocument>?> ReadCalendarAsync(string tenantId, string id, int version, CancellationToken cancellationToken)
+    {
+        var key = new DocumentKey(tenantId, SlaCalendarDocument.DocumentIdFor(id, version));
+        return await store.ReadAsync<SlaCalendarDocument>(TicketStore.Counters, key, cancellationToken)
+            ?? (SlaDefaults.Calendar(tenantId, id, version) is { } builtIn ? new StoredDocument<SlaCalendarDocument>(key, builtIn, "\"product-default\"") : null);
+    }
 
     /// <summary>Writes the settings (and a new calendar version) in one transaction, if nobody changed them meanwhile.</summary>
     private async Task<HttpResponseOutput?> WriteAsync(StoredDocument<SlaSettingsDocument>? current, SlaSettingsDocument settings, BatchOperation? extra, CancellationToken cancellationToken)
@@ -227,9 +234,6 @@ public sealed class SlaSettings(IDocumentStore store, TimeProvider time, ItsmOpt
             return HttpResults.Problem(412, "The SLA settings were changed by someone else.", "Read them again and reapply your change.");
         }
     }
-
-    private static SlaSettingsDocument Empty(string tenantId, DateTimeOffset now, string by) =>
-        new(SlaSettingsDocument.DocumentId, tenantId, new Dictionary<string, int>(), [], now, by);
 
     private static object CalendarView(StoredDocument<SlaCalendarDocument> stored) => CalendarView(stored.Document);
 

@@ -43,6 +43,11 @@ public sealed class TicketFunctions(HttpEndpoint http)
     public Task<IResult> TicketsHistory([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "tickets/{id}/history")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).HistoryAsync(api, Id(api)));
 
+    [Function("Tickets_Page")]
+    [ApiDoc("The page a ticket link opens in a browser (number, title, state; no sign-in: the signed link is the key).", RequiresToken = false, QueryParameters = ["t"])]
+    public Task<IResult> TicketsPage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "ticket-page")] HttpRequest req) =>
+        http.PublicAsync(req, TicketStatusPage.ShowAsync);
+
     [Function("Admin_GetPriorityMatrix")]
     [ApiDoc("The tenant's impact x urgency priority matrix.")]
     public Task<IResult> AdminGetPriorityMatrix([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "manage/priority-matrix")] HttpRequest req) =>
@@ -62,5 +67,6 @@ public sealed class TicketFunctions(HttpEndpoint http)
 public static class TicketFeature
 {
     public static IServiceCollection AddTickets(this IServiceCollection services) =>
-        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>();
+        services.AddSingleton<TicketStore>().AddSingleton<PriorityMatrixSettings>().AddSingleton<TicketService>().AddSingleton<TicketPageLinks>().AddSingleton<TicketFollowUps>()
+            .AddSingleton<ITicketFollowUpHandler, TicketMergeCompletion>();
 }

@@ -79,7 +79,7 @@ public static class TicketInput
         var next = ticket with
         {
             Title = title ?? ticket.Title,
-            Description = Optional(body, "description", ticket.Description, 10_000),
+            Description = Optional(body, "description", ticket.Description, 10_000, multiLine: true),
             Impact = impact ?? ticket.Impact,
             Urgency = urgency ?? ticket.Urgency,
             MajorIncident = body.Bool("majorIncident") ?? ticket.MajorIncident,
@@ -91,7 +91,12 @@ public static class TicketInput
             Tags = body.StringList("tags", 20, 50) ?? ticket.Tags,
             CustomFields = body.CustomFields("customFields") ?? ticket.CustomFields,
         };
-        next = next with { Priority = matrix.PriorityFor(next.Impact, next.Urgency) };
+        // Priority comes from impact x urgency when they are set or change. An escalated priority (an SLA breach raises
+        // it) holds through edits of other fields: changing impact or urgency is how an agent sets it on purpose.
+        if (creating || next.Impact != ticket.Impact || next.Urgency != ticket.Urgency)
+        {
+            next = next with { Priority = matrix.PriorityFor(next.Impact, next.Urgency) };
+        }
         if (!creating || body.Has("assignee"))
         {
             next = next with { Assignee = body.IsExplicitNull("assignee") ? null : ReadPerson(body, "assignee") ?? ticket.Assignee };
@@ -101,6 +106,11 @@ public static class TicketInput
         {
             body.Has("type");
             body.Has("requester");
+        }
+
+        if (body.Has("priority"))
+        {
+            body.AddError("priority", "cannot be set: it comes from impact and urgency through the tenant's priority matrix. To change it, change impact or urgency (agents, PATCH). A priority raised by an SLA breach holds until then.");
         }
 
         if (body.Has("majorIncident") && next.Type != TicketType.Incident)
@@ -121,8 +131,8 @@ public static class TicketInput
             {
                 Problem = current with
                 {
-                    RootCause = Optional(problem, "rootCause", current.RootCause, 4000),
-                    Workaround = Optional(problem, "workaround", current.Workaround, 4000),
+                    RootCause = Optional(problem, "rootCause", current.RootCause, 4000, multiLine: true),
+                    Workaround = Optional(problem, "workaround", current.Workaround, 4000, multiLine: true),
                 },
             };
             if (problem.Has("knownError"))
@@ -147,8 +157,8 @@ public static class TicketInput
                 ChangeType = change.Enum<ChangeType>("changeType") ?? current.ChangeType,
                 PlannedStart = change.IsExplicitNull("plannedStart") ? null : change.Instant("plannedStart") ?? current.PlannedStart,
                 PlannedEnd = change.IsExplicitNull("plannedEnd") ? null : change.Instant("plannedEnd") ?? current.PlannedEnd,
-                ImplementationPlan = Optional(change, "implementationPlan", current.ImplementationPlan, 10_000),
-                BackoutPlan = Optional(change, "backoutPlan", current.BackoutPlan, 10_000),
+                ImplementationPlan = Optional(change, "implementationPlan", current.ImplementationPlan, 10_000, multiLine: true),
+                BackoutPlan = Optional(change, "backoutPlan", current.BackoutPlan, 10_000, multiLine: true),
             };
             if (updated.PlannedStart is { } start && updated.PlannedEnd is { } end && end <= start)
             {
@@ -195,6 +205,6 @@ public static class TicketInput
         return id is null ? null : new PersonRef(id, display, email);
     }
 
-    private static string? Optional(JsonBodyReader body, string name, string? current, int maxLength) =>
-        body.IsExplicitNull(name) ? null : body.String(name, maxLength: maxLength) ?? current;
+    private static string? Optional(JsonBodyReader body, string name, string? current, int maxLength, bool multiLine = false) =>
+        body.IsExplicitNull(name) ? null : body.String(name, maxLength: maxLength, multiLine: multiLine) ?? current;
 }

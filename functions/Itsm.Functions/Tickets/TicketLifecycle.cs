@@ -46,6 +46,24 @@ public static class TicketLifecycle
             .Order(StringComparer.Ordinal)
             .ToArray();
 
+    /// <summary>The type in words with its article, for messages: "an incident", "a service request".</summary>
+    public static string Describe(TicketType type) => type switch
+    {
+        TicketType.Incident => "an incident",
+        TicketType.ServiceRequest => "a service request",
+        TicketType.Problem => "a problem",
+        TicketType.Change => "a change",
+        _ => "a ticket",
+    };
+
+    /// <summary>What a caller can do next, as a sentence: the transitions possible now, or that none is (and why).</summary>
+    public static string PossibleNow(Ticket ticket) =>
+        AvailableActions(ticket) is { Count: > 0 } actions
+            ? $"Possible now: {string.Join(", ", actions)}."
+            : $"No change of state is possible now: {ticket.Number} is {ticket.State}{(ticket.IsOpen ? "" : " and finished")}.";
+
+    public static string Capitalised(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
     public static bool IsTransition(TicketType type, string action) =>
         Transitions.ContainsKey((type, action)) || (type == TicketType.Problem && action == "mark-known-error");
 
@@ -58,7 +76,7 @@ public static class TicketLifecycle
 
         if (!Transitions.TryGetValue((ticket.Type, request.Action), out var transition))
         {
-            return RuleOutcome<Ticket>.NotAllowed($"'{request.Action}' is not an action of a {ticket.Type}.");
+            return RuleOutcome<Ticket>.NotAllowed($"'{request.Action}' is not an action of {Describe(ticket.Type)}.");
         }
 
         var target = transition.To;
@@ -71,7 +89,7 @@ public static class TicketLifecycle
         if (!transition.From.Contains(ticket.State))
         {
             return RuleOutcome<Ticket>.NotAllowed(
-                $"A {ticket.Type} in state {ticket.State} cannot '{request.Action}'; it can: {string.Join(", ", AvailableActions(ticket).DefaultIfEmpty("nothing (it is finished)"))}.");
+                $"{Capitalised(Describe(ticket.Type))} in state {ticket.State} cannot '{request.Action}'. {PossibleNow(ticket)}");
         }
 
         var errors = new Dictionary<string, string[]>();

@@ -59,3 +59,74 @@ public static class TicketMerge
         return RuleOutcome<(Ticket, Ticket)>.Ok((closed, merged));
     }
 }
+
+/// <summary>What the survivor of a merge gains: the duplicate's people as watchers, recorded as its "merged-in" event.</summary>
+public sealed record MergeInto(string SurvivorId, string DuplicateId, string DuplicateNumber, IReadOnlyList<string> Watchers, string ActorId, string? ActorName);
+
+/// <summary>
+/// The survivor's half of a merge, carried out from the follow-up the duplicate's write left: adds the watchers and the
+/// "merged-in" audit event in one write of the survivor. The event's id is fixed per duplicate, so a second run finds
+/// it written and changes nothing; a survivor edited meanwhile is read again.
+/// </summary>
+public sealed class TicketMergeCompletion(TicketStore store, TimeProvider time, ILogger<TicketMergeCompletion> logger) : ITicketFollowUpHandler
+{
+    public const string FollowUpKind = "merge-into";
+    private const int MaxAttempts = 10;
+
+    public string Kind => FollowUpKind;
+
+    public static TicketFollowUp FollowUp(Ticket closedDuplicate, Ticket mergedSurvivor, Security.CallerPrincipal actor, DateTimeOffset at) =>
+        TicketFollowUp.Create(
+            FollowUpKind,
+            $"{FollowUpKind}:{mergedSurvivor.Id}",
+            closedDuplicate,
+            new MergeInto(mergedSurvivor.Id, closedDuplicate.Id, closedDuplicate.Number, mergedSurvivor.Watchers, actor.UserId, actor.Name),
+            at);
+
+    public async Task HandleAsync(TicketFollowUp followUp, CancellationToken cancellationToken)
+    {
+        var merge = followUp.Read<MergeInto>();
+        var actor = new Security.CallerPrincipal(followUp.TenantId, merge.ActorId, merge.ActorName, null, new HashSet<string>());
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var survivor = await store.ReadAsync(followUp.TenantId, merge.SurvivorId, cancellationToken);
+            if (survivor is null)
+            {
+                logger.LogWarning("Ticket {SurvivorId}, which {Duplicate} was merged into, no longer exists.", merge.SurvivorId, merge.DuplicateNumber);
+                return;
+            }
+
+            var current = survivor.Document;
+            var watchers = current.Watchers.Concat(merge.Watchers).Where(w => w != current.Requester.Id).Distinct(StringComparer.Ordinal).ToArray();
+            var now = time.GetUtcNow();
+            var merged = current with { Watchers = watchers, UpdatedAt = now > current.UpdatedAt ? now : current.UpdatedAt };
+            var audit = new AuditEvent
+            {
+                Id = $"merged-in:{merge.DuplicateId}",
+                TenantId = current.TenantId,
+                TicketId = current.Id,
+                At = merged.UpdatedAt,
+                Actor = merge.ActorId,
+                Channel = "api",
+                Action = "merged-in",
+                Changes = [.. TicketAudit.Diff(current, merged), new FieldChange("duplicate", null, System.Text.Json.JsonSerializer.SerializeToElement(merge.DuplicateNumber))],
+            };
+            try
+            {
+                await store.UpdateAsync(merged, survivor.ETag, [audit], cancellationToken, new TicketWriteContext(current, actor));
+                return;
+            }
+            catch (Storage.DocumentConflictException)
+            {
+                // Its "merged-in" event is there: this half was carried out before.
+                return;
+            }
+            catch (Storage.PreconditionFailedException)
+            {
+                // The survivor was written meanwhile: apply to the fresh version.
+            }
+        }
+
+        throw new Storage.DocumentStoreException($"Could not add the merge of {merge.DuplicateNumber} to ticket {merge.SurvivorId}: it keeps changing.");
+    }
+}

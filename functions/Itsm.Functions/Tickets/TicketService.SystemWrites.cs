@@ -48,7 +48,7 @@ public sealed partial class TicketService
         StoredDocument<Ticket> created;
         try
         {
-            created = await store.CreateAsync(ticket, Audit(ticket, "created", caller, TicketAudit.Diff(null, ticket), now) with { Channel = channel }, cancellationToken);
+            created = await store.CreateAsync(ticket, Audit(ticket, "created", caller, TicketAudit.Diff(null, ticket), now) with { Channel = channel }, cancellationToken, new TicketWriteContext(null, caller));
         }
         catch (DocumentConflictException)
         {
@@ -91,7 +91,7 @@ public sealed partial class TicketService
             var audit = Audit(updated, kind == CommentKind.Public ? "comment" : "work-note", caller, [], now) with { Channel = channel, Internal = kind == CommentKind.WorkNote };
             try
             {
-                var written = await store.UpdateAsync(updated, stored.ETag, [comment, audit], cancellationToken);
+                var written = await store.UpdateAsync(updated, stored.ETag, [comment, audit], cancellationToken, new TicketWriteContext(ticket, caller));
                 await NotifyObserversAsync(caller, durable, ticket, written.Document, cancellationToken);
                 return new SystemWriteResult(written, Duplicate: false, Errors: null);
             }
@@ -139,7 +139,7 @@ public sealed partial class TicketService
             var audit = Audit(outcome.Value!, request.Action, caller, TicketAudit.Diff(stored.Document, outcome.Value!), now) with { Channel = channel };
             try
             {
-                var written = await store.UpdateAsync(outcome.Value!, stored.ETag, [audit], cancellationToken);
+                var written = await store.UpdateAsync(outcome.Value!, stored.ETag, [audit], cancellationToken, new TicketWriteContext(stored.Document, caller));
                 await NotifyObserversAsync(caller, durable, stored.Document, written.Document, cancellationToken);
                 return new SystemWriteResult(written, Duplicate: false, Errors: null);
             }
@@ -151,8 +151,9 @@ public sealed partial class TicketService
     }
 
     /// <summary>
-    /// Calls the ticket observers for a write stored outside this service (an orchestration's activity that moved the
-    /// ticket with its own audit event). Without a Durable client the caller tells the SLA clocks itself.
+    /// After a stored write: calls the ticket observers, then carries out the write's follow-ups (notifications; those
+    /// a crash interrupts are carried out by the sweep). Also for writes stored outside this service (an orchestration's
+    /// activity that moved the ticket with its own audit event). Without a Durable client the caller tells the SLA clocks itself.
     /// </summary>
     public async Task NotifyObserversAsync(CallerPrincipal caller, DurableTaskClient? durable, Ticket? before, Ticket after, CancellationToken cancellationToken)
     {
@@ -167,6 +168,15 @@ public sealed partial class TicketService
             {
                 logger.LogError(ex, "{Observer} failed on the change of ticket {TicketId} (revision {Revision}); the ticket itself is stored.", observer.GetType().Name, after.Id, after.Revision);
             }
+        }
+
+        try
+        {
+            await followUps.RelayAsync(after, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "The follow-ups of ticket {TicketId} (revision {Revision}) wait for the sweep.", after.Id, after.Revision);
         }
     }
 }

@@ -15,6 +15,8 @@ public sealed partial class TicketService(
     TimeProvider time,
     IEnumerable<ITicketChangeObserver> observers,
     IEnumerable<ITicketTransitionGuard> guards,
+    TicketFollowUps followUps,
+    Idempotency idempotency,
     ILogger<TicketService> logger)
 {
     private const int MaxConflictRetries = 5;
@@ -32,6 +34,17 @@ public sealed partial class TicketService(
     /// </summary>
     public async Task<HttpResponseOutput> CreateAsync(ApiContext api, string? json, Func<Ticket, Ticket>? prepare)
     {
+        var idem = await idempotency.BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
+        if (idem.PlannedId is { } planned && await idem.ReplayAsync(TicketStore.Tickets, DocumentKey.Compose(api.Caller.TenantId, planned), api.CancellationToken) is { } replay)
+        {
+            return replay;
+        }
+
         var body = JsonBodyReader.Parse(json, out var parseErrors);
         if (body is null)
         {
@@ -55,14 +68,50 @@ public sealed partial class TicketService(
             return HttpResults.ValidationProblem(body.Errors);
         }
 
-        var ticket = (prepare?.Invoke(draft) ?? draft) with { Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
-        var created = await store.CreateAsync(ticket, Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now), api.CancellationToken);
-        await NotifyAsync(api, null, created.Document);
-        return HttpResults.JsonBody(201, View(created.Document, api.Caller), new Dictionary<string, string>
+        // With an Idempotency-Key the ticket's id is the key's planned id, so a retry finds what the first attempt created.
+        if (!await idem.BindAsync(api.CancellationToken))
         {
-            ["Location"] = $"/api/tickets/{ticket.Id}",
-            ["ETag"] = created.ETag,
-        });
+            return idem.Answer!;
+        }
+
+        var partition = DocumentKey.Compose(api.Caller.TenantId, idem.PlannedId ?? id);
+        if (idem.Active && await idem.ReplayAsync(TicketStore.Tickets, partition, api.CancellationToken) is { } finished)
+        {
+            return finished;
+        }
+
+        var ticket = (prepare?.Invoke(draft) ?? draft) with { Id = idem.PlannedId ?? id, Number = await store.AllocateNumberAsync(api.Caller.TenantId, type.Value, api.CancellationToken) };
+        StoredDocument<Ticket> created;
+        try
+        {
+            created = await store.CreateAsync(
+                ticket,
+                Audit(ticket, "created", api.Caller, TicketAudit.Diff(null, ticket), now),
+                api.CancellationToken,
+                new TicketWriteContext(null, api.Caller),
+                final => idem.Record(Created(final, api.Caller, etag: null), ticketId: final.Id));
+        }
+        catch (DocumentConflictException) when (idem.Active)
+        {
+            // A concurrent request with the same key created it first: its answer is this one's.
+            return await idem.ReplayAsync(TicketStore.Tickets, partition, api.CancellationToken)
+                ?? HttpResults.Problem(409, "The request is in progress.", "Another request with this Idempotency-Key is creating the ticket; send it again in a moment.");
+        }
+
+        CrashPoints.Reached("ticket-created");
+        await NotifyAsync(api, null, created.Document);
+        return Created(created.Document, api.Caller, created.ETag);
+    }
+
+    private static HttpResponseOutput Created(Ticket ticket, CallerPrincipal caller, string? etag)
+    {
+        var headers = new Dictionary<string, string> { ["Location"] = $"/api/tickets/{ticket.Id}" };
+        if (etag is not null)
+        {
+            headers["ETag"] = etag;
+        }
+
+        return HttpResults.JsonBody(201, View(ticket, caller), headers);
     }
 
     public async Task<HttpResponseOutput> GetAsync(ApiContext api, string ticketId)
@@ -131,7 +180,7 @@ public sealed partial class TicketService(
 
         try
         {
-            var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken);
+            var written = await store.UpdateAsync(updated, ifMatch, [Audit(updated, "updated", api.Caller, changes, now)], api.CancellationToken, new TicketWriteContext(stored.Document, api.Caller));
             await NotifyAsync(api, stored.Document, written.Document);
             return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
         }
@@ -143,6 +192,12 @@ public sealed partial class TicketService(
 
     public async Task<HttpResponseOutput> ActAsync(ApiContext api, string ticketId, string action)
     {
+        var idem = await idempotency.BeginAsync(api);
+        if (idem.Answer is { } refused)
+        {
+            return refused;
+        }
+
         var body = JsonBodyReader.Parse(string.IsNullOrWhiteSpace(api.Request.Body) ? "{}" : api.Request.Body, out var parseErrors);
         if (body is null)
         {
@@ -158,6 +213,12 @@ public sealed partial class TicketService(
                 return ApiFunctions.NotFound($"Ticket '{ticketId}'");
             }
 
+            // A repeated request whose first attempt got through (maybe just now, racing this one): its answer.
+            if (idem.PlannedId is not null && await idem.ReplayAsync(TicketStore.Tickets, stored.Key.PartitionKey, api.CancellationToken) is { } replay)
+            {
+                return replay;
+            }
+
             if (ifMatch is not null && ifMatch != stored.ETag)
             {
                 return PreconditionFailed(stored.Document);
@@ -169,9 +230,32 @@ public sealed partial class TicketService(
                 return outcome.Response;
             }
 
+            if (idem.Active && idem.PlannedId is null)
+            {
+                if (!await idem.BindAsync(api.CancellationToken))
+                {
+                    return idem.Answer!;
+                }
+
+                continue;
+            }
+
             try
             {
-                var written = await store.UpdateAsync(outcome.Ticket!, stored.ETag, outcome.Appended, api.CancellationToken);
+                var written = await store.UpdateAsync(
+                    outcome.Ticket!,
+                    stored.ETag,
+                    outcome.Appended,
+                    api.CancellationToken,
+                    new TicketWriteContext(stored.Document, api.Caller),
+                    final => idem.Record(HttpResults.Ok(View(final, api.Caller)), ticketId: final.Id));
+                CrashPoints.Reached($"ticket-written:{action}");
+                if (action == "merge")
+                {
+                    // The merge's first write is done, its second (the survivor's) not yet.
+                    CrashPoints.Reached("merge:first-write");
+                }
+
                 await NotifyAsync(api, stored.Document, written.Document);
                 return HttpResults.Ok(View(written.Document, api.Caller), new Dictionary<string, string> { ["ETag"] = written.ETag });
             }
@@ -182,6 +266,10 @@ public sealed partial class TicketService(
             catch (PreconditionFailedException)
             {
                 return PreconditionFailed(stored.Document);
+            }
+            catch (DocumentConflictException) when (idem.Active)
+            {
+                // A concurrent request with the same key wrote its answer first: read it at the top.
             }
         }
     }
@@ -261,7 +349,7 @@ public sealed partial class TicketService(
                     return Decision.Deny(ApiFunctions.Forbidden("Only agents write work notes."));
                 }
 
-                var text = body.String("body", required: true, maxLength: 10_000);
+                var text = body.String("body", required: true, maxLength: 10_000, multiLine: true);
                 body.RejectUnknown();
                 if (body.HasErrors)
                 {
@@ -283,7 +371,7 @@ public sealed partial class TicketService(
             case "time-entry":
             {
                 var minutes = body.Int("minutes", 1, 24 * 60, required: true);
-                var note = body.String("note", maxLength: 1000);
+                var note = body.String("note", maxLength: 1000, multiLine: true);
                 body.RejectUnknown();
                 if (body.HasErrors)
                 {
@@ -346,7 +434,7 @@ public sealed partial class TicketService(
         var caller = api.Caller;
         if (!TicketLifecycle.IsTransition(ticket.Type, action))
         {
-            return Decision.Deny(HttpResults.Problem(404, "Unknown action.", $"A {ticket.Type} has no action '{action}'. Transitions now possible: {string.Join(", ", TicketLifecycle.AvailableActions(ticket))}; also comment, work-note, link, time-entry, merge."));
+            return Decision.Deny(HttpResults.Problem(404, "Unknown action.", $"{TicketLifecycle.Capitalised(TicketLifecycle.Describe(ticket.Type))} has no action '{action}'. {TicketLifecycle.PossibleNow(ticket)} Besides the changes of state: comment, work-note, link, time-entry and merge."));
         }
 
         if (action == "authorize" && !(caller.IsInRole(AppRoles.ChangeManager) || caller.IsAdmin))
@@ -363,11 +451,11 @@ public sealed partial class TicketService(
             action,
             body.Enum<HoldReason>("holdReason"),
             body.String("resolutionCode", maxLength: 50),
-            body.String("resolutionNotes", maxLength: 4000),
-            body.String("rootCause", maxLength: 4000),
-            body.String("workaround", maxLength: 4000),
+            body.String("resolutionNotes", maxLength: 4000, multiLine: true),
+            body.String("rootCause", maxLength: 4000, multiLine: true),
+            body.String("workaround", maxLength: 4000, multiLine: true),
             body.String("reviewOutcome", maxLength: 50),
-            body.String("reason", maxLength: 1000));
+            body.String("reason", maxLength: 1000, multiLine: true));
         body.RejectUnknown();
         if (body.HasErrors)
         {
@@ -400,9 +488,11 @@ public sealed partial class TicketService(
     }
 
     /// <summary>
-    /// Merges this ticket into another. The two tickets live in different partitions, so this is two
-    /// transactions: the survivor gains the watchers first (harmless if the second step fails), then the
-    /// duplicate is closed.
+    /// Merges this ticket into another. The two tickets live in different partitions, which share no transaction, so
+    /// the merge is one transaction in the duplicate's partition: the duplicate closed as a duplicate, its audit event,
+    /// and the survivor's half (the new watchers, its "merged-in" audit event) as a follow-up. The follow-up is carried
+    /// out right after the write, or by the sweep after a crash, and only once (its audit event id is fixed), so a
+    /// merge is never left half done and a survivor edited meanwhile never fails it.
     /// </summary>
     private async Task<Decision> MergeAsync(ApiContext api, Ticket duplicate, JsonBodyReader body, DateTimeOffset now)
     {
@@ -426,39 +516,13 @@ public sealed partial class TicketService(
         }
 
         var (closed, merged) = outcome.Value;
-        if (TicketAudit.Diff(survivor.Document, merged) is { Count: > 0 } survivorChanges)
-        {
-            try
-            {
-                var written = await store.UpdateAsync(merged, survivor.ETag, [Audit(merged, "merged-in", api.Caller, survivorChanges, now)], api.CancellationToken);
-                await NotifyAsync(api, survivor.Document, written.Document);
-            }
-            catch (PreconditionFailedException)
-            {
-                return Decision.Deny(HttpResults.Problem(412, "The target ticket changed.", $"{merged.Number} was changed meanwhile; try the merge again."));
-            }
-        }
-
+        var completion = TicketMergeCompletion.FollowUp(closed, merged, api.Caller, now);
         var audit = Audit(closed, "merge", api.Caller, TicketAudit.Diff(duplicate, closed), now);
-        return Decision.Write(closed, audit);
+        return Decision.Write(closed, audit, completion);
     }
 
-    private async Task NotifyAsync(ApiContext api, Ticket? before, Ticket after)
-    {
-        var durable = api.Http.Durable;
-        var change = new TicketChange(before, after, api.Caller, after.UpdatedAt, durable);
-        foreach (var observer in observers)
-        {
-            try
-            {
-                await observer.OnTicketChangedAsync(change, api.CancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "{Observer} failed on the change of ticket {TicketId} (revision {Revision}); the ticket itself is stored.", observer.GetType().Name, after.Id, after.Revision);
-            }
-        }
-    }
+    private Task NotifyAsync(ApiContext api, Ticket? before, Ticket after) =>
+        NotifyObserversAsync(api.Caller, api.Http.Durable, before, after, api.CancellationToken);
 
     private async Task<StoredDocument<Ticket>?> ReadVisibleAsync(ApiContext api, string ticketId)
     {

@@ -7,12 +7,18 @@ namespace Itsm.Functions.Tickets;
 /// with its comments, time entries and audit events, so a ticket and the record of its change are written
 /// in one transaction. Numbers come from per-tenant counters in <c>counters</c>.
 /// </summary>
-public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules)
+public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules, IEnumerable<ITicketFollowUpSource> followUpSources)
 {
     private readonly ITicketWriteRule[] rules = [.. rules.OrderBy(r => r.Order)];
+    private readonly ITicketFollowUpSource[] followUpSources = [.. followUpSources];
+
+    public TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules)
+        : this(store, rules, [])
+    {
+    }
 
     public TicketStore(IDocumentStore store)
-        : this(store, [])
+        : this(store, [], [])
     {
     }
 
@@ -76,10 +82,15 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
         throw new DocumentStoreException($"Could not allocate a {prefix} number after {MaxAttempts} attempts; the counter is too contended.");
     }
 
-    /// <summary>Creates a ticket (revision 1) with its "created" audit event in one transaction.</summary>
-    public async Task<StoredDocument<Ticket>> CreateAsync(Ticket ticket, AuditEvent created, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a ticket (revision 1) with its "created" audit event in one transaction; with a <paramref name="context"/>,
+    /// the follow-ups the features derive from the write (notifications) are written in it too.
+    /// </summary>
+    /// <param name="answer">Makes the record of the request's answer from the ticket as written (an Idempotency-Key's), stored in the same transaction.</param>
+    public async Task<StoredDocument<Ticket>> CreateAsync(Ticket ticket, AuditEvent created, CancellationToken cancellationToken, TicketWriteContext? context = null, Func<Ticket, ITicketRecord?>? answer = null)
     {
         var (first, extra) = await ApplyRulesAsync(ticket with { Revision = 1 }, cancellationToken);
+        extra = [.. extra, .. FollowUps(context, first, [created, .. extra]), .. Answer(answer, first)];
         var etags = await store.ExecuteBatchAsync(
             Tickets,
             DocumentKey.Compose(ticket.TenantId, ticket.Id),
@@ -96,14 +107,22 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
     /// Replaces a ticket if it is still at <paramref name="ifMatch"/>, as its next revision, and appends the
     /// audit event and any other new records of its partition (comments, time entries), all or nothing.
     /// </summary>
-    public async Task<StoredDocument<Ticket>> UpdateAsync(Ticket ticket, string ifMatch, IReadOnlyList<ITicketRecord> appended, CancellationToken cancellationToken)
+    public async Task<StoredDocument<Ticket>> UpdateAsync(Ticket ticket, string ifMatch, IReadOnlyList<ITicketRecord> appended, CancellationToken cancellationToken, TicketWriteContext? context = null, Func<Ticket, ITicketRecord?>? answer = null)
     {
         var (next, extra) = await ApplyRulesAsync(ticket with { Revision = ticket.Revision + 1 }, cancellationToken);
+        extra = [.. extra, .. FollowUps(context, next, [.. appended, .. extra]), .. Answer(answer, next)];
         var operations = new List<BatchOperation> { new BatchOperation.Replace(next.Id, next, ifMatch) };
         operations.AddRange(appended.Concat(extra).Select(record => new BatchOperation.Create(record.Id, record.WithSequence(next.Revision))));
         var etags = await store.ExecuteBatchAsync(Tickets, DocumentKey.Compose(next.TenantId, next.Id), operations, cancellationToken);
         return new StoredDocument<Ticket>(KeyOf(next.TenantId, next.Id), next, etags[0]);
     }
+
+    private static IEnumerable<ITicketRecord> Answer(Func<Ticket, ITicketRecord?>? answer, Ticket written) =>
+        answer?.Invoke(written) is { } record ? [record] : [];
+
+    /// <summary>The follow-ups of a write (the transactional outbox), computed from the version actually written.</summary>
+    private IEnumerable<ITicketRecord> FollowUps(TicketWriteContext? context, Ticket written, IReadOnlyList<ITicketRecord> records) =>
+        context is null ? [] : followUpSources.SelectMany(s => s.FollowUpsFor(context, written, records)).DistinctBy(f => f.Id).ToArray();
 
     private async Task<(Ticket Ticket, IReadOnlyList<ITicketRecord> Records)> ApplyRulesAsync(Ticket ticket, CancellationToken cancellationToken)
     {

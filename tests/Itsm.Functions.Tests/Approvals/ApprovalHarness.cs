@@ -16,9 +16,9 @@ public sealed class ApprovalHarness(StandaloneApp app) : IAsyncDisposable
 
     public HttpClient Agent => App.As("sam", "contoso", AppRoles.Agent);
 
-    public static async Task<ApprovalHarness> StartAsync(string settingsJson, Action<IServiceCollection>? services = null, IDictionary<string, string?>? settings = null)
+    public static async Task<ApprovalHarness> StartAsync(string settingsJson, Action<IServiceCollection>? services = null, IDictionary<string, string?>? settings = null, bool kestrel = false)
     {
-        var harness = new ApprovalHarness(await StandaloneApp.StartAsync(services: services, settings: settings));
+        var harness = new ApprovalHarness(await StandaloneApp.StartAsync(services: services, settings: settings, kestrel: kestrel));
         var response = await harness.App.As("root", "contoso", AppRoles.Admin).PutAsync("/api/manage/approvals/settings", Json(settingsJson));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return harness;

@@ -51,6 +51,54 @@ public class ApprovalLinkTests
     }
 
     [Fact]
+    public async Task Prompt_links_are_absolute_at_the_address_the_app_listens_on_and_open_the_page()
+    {
+        await using var h = await ApprovalHarness.StartAsync(Settings, kestrel: true);
+        var approval = await h.ApprovalIdAsync(await h.SubmitChangeAsync());
+
+        var link = await LinkAsync(h, approval, "bob");
+
+        Assert.StartsWith($"http://127.0.0.1:{h.App.BaseAddress.Port}/api/approval-page?t=", link, StringComparison.Ordinal);
+        using var browser = new HttpClient();
+        var page = await browser.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("name=\"decision\" value=\"approve\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_public_base_url_setting_is_where_links_point_behind_a_proxy()
+    {
+        await using var h = await ApprovalHarness.StartAsync(Settings, settings: new Dictionary<string, string?> { ["Itsm:PublicBaseUrl"] = "https://itsm.contoso.com/" });
+        var approval = await h.ApprovalIdAsync(await h.SubmitChangeAsync());
+
+        Assert.StartsWith("https://itsm.contoso.com/api/approval-page?t=", await LinkAsync(h, approval, "bob"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_page_shows_the_decision_at_once_when_the_answer_decides_the_approval()
+    {
+        await using var h = await ApprovalHarness.StartAsync("""
+            {"policies":[{"id":"cab","name":"CAB","changeTypes":["Normal"],"levels":[{"name":"CAB","approvers":[{"kind":"User","id":"bob"}]}]}]}
+            """);
+        var approval = await h.ApprovalIdAsync(await h.SubmitChangeAsync());
+        var link = Token(await LinkAsync(h, approval, "bob"));
+
+        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = link, ["decision"] = "approve", ["access_token"] = DevToken(h, "bob") });
+        var answered = await h.App.Client.PostAsync("/api/approval-page", form);
+
+        // Read before the orchestration had any chance to run: the recorded answer already decided the approval.
+        var html = await answered.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Contains("<dd id=\"state\">Approved</dd>", html, StringComparison.Ordinal);
+        Assert.Equal("Approved", await h.StateAsync(approval));
+        await h.IdleAsync();
+        Assert.Equal("Scheduled", await h.TicketStateAsync(await TicketOfAsync(h, approval)));
+    }
+
+    private static async Task<string> TicketOfAsync(ApprovalHarness h, string approval) =>
+        (await h.ApprovalAsync(approval)).GetProperty("subjectId").GetString()!;
+
+    [Fact]
     public async Task Opening_the_link_shows_the_change_and_never_decides_even_when_prefetched_repeatedly()
     {
         var (h, _, approval) = await StartAsync();
@@ -158,8 +206,16 @@ public class ApprovalLinkTests
         Assert.Equal(HttpStatusCode.Forbidden, wrong);
         Assert.Contains("sent to someone else", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(h, token, "approve", DevToken(h, "bob", "fabrikam"))).Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(h, token, "approve", null)).Status);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(h, token, "approve", "not-a-token")).Status);
+        var (noSignIn, noSignInHtml) = await PostAsync(h, token, "approve", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, noSignIn);
+        Assert.Contains("Sign-in token", noSignInHtml, StringComparison.Ordinal);
+        var (badSignIn, badSignInHtml) = await PostAsync(h, token, "approve", "not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, badSignIn);
+        Assert.Contains("not accepted", badSignInHtml, StringComparison.Ordinal);
+
+        // A person in a browser cannot send headers: the page never tells them to.
+        Assert.DoesNotContain("Authorization", noSignInHtml + badSignInHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bearer", noSignInHtml + badSignInHtml, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(h, token, "maybe", DevToken(h, "bob"))).Status);
         Assert.Empty((await h.ApprovalAsync(approval)).GetProperty("decisions").EnumerateArray());
     }
@@ -176,7 +232,9 @@ public class ApprovalLinkTests
 
         var (status, html) = await PostAsync(h, bobLink, "approve", DevToken(h, "bob"));
         Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("The level 'Owners' of CHG", WebUtility.HtmlDecode(html), StringComparison.Ordinal);
         Assert.Contains("closed before your answer", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Level 1", html, StringComparison.Ordinal);
         var page = await (await h.App.Client.GetAsync($"/api/approval-page?t={Uri.EscapeDataString(bobLink)}")).Content.ReadAsStringAsync();
         Assert.DoesNotContain("name=\"decision\"", page, StringComparison.Ordinal);
     }

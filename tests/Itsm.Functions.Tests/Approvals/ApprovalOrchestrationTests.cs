@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Itsm.Functions.Tests.Approvals;
 
@@ -25,6 +26,20 @@ public class ApprovalOrchestrationTests
     private const string Bob = """{"kind":"User","id":"bob"}""";
     private const string Carol = """{"kind":"User","id":"carol"}""";
     private const string Cab = """{"kind":"Group","id":"cab"}""";
+
+    [Fact]
+    public async Task Submitting_and_approving_a_change_logs_no_warning()
+    {
+        var log = new Support.LogCollector();
+        await using var h = await ApprovalHarness.StartAsync(Policy(Level($"{Bob},{Carol}")), services: s => s.AddSingleton<ILoggerProvider>(log));
+        var change = await h.SubmitChangeAsync();
+        var approval = await h.ApprovalIdAsync(change);
+        Assert.Equal(HttpStatusCode.OK, (await h.DecideAsync("carol", approval, "Approve")).StatusCode);
+        await h.IdleAsync();
+
+        Assert.Equal("Scheduled", await h.TicketStateAsync(change));
+        Assert.Empty(log.Entries.Where(e => e.Category.StartsWith("Itsm.", StringComparison.Ordinal)).Select(e => $"{e.Level} {e.Category}: {e.Message}"));
+    }
 
     [Fact]
     public async Task Any_rule_approves_on_the_first_approval_and_the_change_moves_to_Scheduled_with_an_audit_event()

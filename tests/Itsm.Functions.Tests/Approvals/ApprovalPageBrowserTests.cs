@@ -40,7 +40,7 @@ public class ApprovalPageBrowserTests
         await using var h = await ApprovalHarness.StartAsync("""
             {"policies":[{"id":"cab","name":"Change advisory board","changeTypes":["Normal"],
               "levels":[{"name":"CAB","approvers":[{"kind":"User","id":"bob"}]}]}]}
-            """);
+            """, settings: new Dictionary<string, string?> { ["Itsm:PublicBaseUrl"] = Origin });
         var change = await h.SubmitChangeAsync();
         var approval = await h.ApprovalIdAsync(change);
         var link = (await h.PromptsAsync(approval)).Single().GetProperty("link").GetString()!;
@@ -57,7 +57,8 @@ public class ApprovalPageBrowserTests
         var page = await context.NewPageAsync();
         await page.RouteAsync(Origin + "/**", route => ForwardAsync(h, route));
 
-        var opened = await page.GotoAsync(Origin + link);
+        Assert.StartsWith(Origin + "/api/approval-page?t=", link, StringComparison.Ordinal);
+        var opened = await page.GotoAsync(link);
         Assert.Equal(200, opened!.Status);
         Assert.Contains("Patch VPN gateway", await page.InnerTextAsync("h1"), StringComparison.Ordinal);
         Assert.Equal("Low (0)", await page.InnerTextAsync("#risk"));
@@ -71,6 +72,9 @@ public class ApprovalPageBrowserTests
         await page.ClickAsync("#approve");
         await page.WaitForSelectorAsync("#status");
         Assert.Contains("your approval of", await page.InnerTextAsync("#status"), StringComparison.Ordinal);
+
+        // The answer decided the only level: the page says so at once, not "Pending" until the orchestration runs.
+        Assert.Equal("Approved", await page.InnerTextAsync("#state"));
 
         await h.IdleAsync();
         Assert.Equal("Approved", await h.StateAsync(approval));

@@ -82,7 +82,18 @@ public class IntakeWebhookTests
         Assert.Equal("message", reply.GetProperty("type").GetString());
         await app.DrainIntakeAsync(async () => (await app.TicketsAsync()).Count == 1);
         var ticket = Assert.Single(await app.TicketsAsync());
-        Assert.Contains($"/api/tickets/{ticket.Id}", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        // The link opens a page a browser shows (not a JSON route that answers 401), at the app's address.
+        var link = System.Text.RegularExpressions.Regex.Match(reply.GetProperty("text").GetString()!, @"https?://\S+").Value;
+        Assert.StartsWith("http://localhost:7071/api/ticket-page?t=", link, StringComparison.Ordinal);
+        var page = await app.Client.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        var html = System.Net.WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync());
+        Assert.Contains($"{ticket.Number}: Printer on fire", html, StringComparison.Ordinal);
+        Assert.Contains("Received, not yet taken", html, StringComparison.Ordinal);
+        var altered = await app.Client.GetAsync(link[..^3] + (link[^3] == 'A' ? "B" : "A") + link[^2..]);
+        Assert.Equal(HttpStatusCode.BadRequest, altered.StatusCode);
         Assert.Equal(("Printer on fire", "teams"), (ticket.Title, ticket.Channel));
         Assert.Equal("aad-ana", ticket.Requester.Id);
 

@@ -137,6 +137,48 @@ public class SlaOrchestrationTests
     }
 
     [Fact]
+    public async Task An_escalated_priority_holds_through_other_edits_until_an_agent_changes_impact_or_urgency()
+    {
+        await using var app = await StartWithPolicyAsync();
+        var id = await RaiseAsync(app);
+        await AdvanceToAsync(app, Berlin(2026, 3, 4, 9));
+        Assert.Equal(2, (await Agent(app).GetFromJsonAsync<JsonElement>($"/api/tickets/{id}")).GetProperty("priority").GetInt32());
+
+        // An edit of another field (tags) keeps the escalated priority.
+        var afterTags = await PatchAsync(app, id, """{"tags":["vpn"]}""");
+        Assert.Equal(2, afterTags.GetProperty("priority").GetInt32());
+
+        // The trail says who did what: the SLA engine raised it, the agent only changed tags.
+        var history = (await Agent(app).GetFromJsonAsync<JsonElement>($"/api/tickets/{id}/history")).GetProperty("items").EnumerateArray().ToArray();
+        var escalated = Assert.Single(history, e => e.GetProperty("action").GetString() == "sla.escalated");
+        Assert.Equal("sla", escalated.GetProperty("actor").GetString());
+        var raised = escalated.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("field").GetString() == "priority");
+        Assert.Equal((3, 2), (raised.GetProperty("old").GetInt32(), raised.GetProperty("new").GetInt32()));
+        var tagEdit = history.Last(e => e.GetProperty("action").GetString() == "updated");
+        Assert.Equal("sam", tagEdit.GetProperty("actor").GetString());
+        Assert.Equal(["tags"], tagEdit.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("field").GetString()));
+
+        // Changing impact or urgency is how an agent sets the priority on purpose: the matrix decides again.
+        var lowered = await PatchAsync(app, id, """{"impact":3,"urgency":3}""");
+        Assert.Equal(5, lowered.GetProperty("priority").GetInt32());
+        history = (await Agent(app).GetFromJsonAsync<JsonElement>($"/api/tickets/{id}/history")).GetProperty("items").EnumerateArray().ToArray();
+        var change = history.Last(e => e.GetProperty("action").GetString() == "updated");
+        Assert.Equal("sam", change.GetProperty("actor").GetString());
+        Assert.Contains("priority", change.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("field").GetString()));
+    }
+
+    private static async Task<JsonElement> PatchAsync(StandaloneApp app, string id, string json)
+    {
+        var current = await Agent(app).GetAsync($"/api/tickets/{id}");
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/tickets/{id}") { Content = Json(json) };
+        patch.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
+        var response = await Agent(app).SendAsync(patch);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await IdleAsync(app);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
     public async Task Time_on_hold_awaiting_the_caller_is_excluded_and_the_warnings_move_with_it()
     {
         await using var app = await StartWithPolicyAsync();

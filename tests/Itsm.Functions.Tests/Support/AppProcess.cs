@@ -81,6 +81,20 @@ public sealed class AppProcess : IAsyncDisposable
         throw new InvalidOperationException($"The process ended after {seen} of {count} lines containing '{text}'.");
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code, with every line it wrote.</summary>
+    public async Task<(int ExitCode, IReadOnlyList<string> Lines)> ExitAsync(TimeSpan patience)
+    {
+        using var timeout = new CancellationTokenSource(patience);
+        await _process.WaitForExitAsync(timeout.Token);
+        var lines = new List<string>();
+        await foreach (var line in Output.Reader.ReadAllAsync(timeout.Token))
+        {
+            lines.Add(line);
+        }
+
+        return (_process.ExitCode, lines);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs.</summary>
     public async Task KillAsync()
     {

@@ -12,13 +12,20 @@ namespace Itsm.Functions.Tests.Support;
 /// </summary>
 public sealed class StandaloneApp : IAsyncDisposable
 {
-    private StandaloneApp(WebApplication app, string directory, FakeTimeProvider clock)
+    private StandaloneApp(WebApplication app, string directory, FakeTimeProvider clock, bool kestrel)
     {
+        _kestrel = kestrel;
         App = app;
         Directory = directory;
         Clock = clock;
-        Client = app.GetTestClient();
+        BaseAddress = kestrel ? new Uri(app.Urls.First()) : new Uri("http://localhost/");
+        Client = kestrel ? new HttpClient { BaseAddress = BaseAddress } : app.GetTestClient();
     }
+
+    private readonly bool _kestrel;
+
+    /// <summary>Where the app listens: a loopback port when started with Kestrel, else the test server's address.</summary>
+    public Uri BaseAddress { get; }
 
     public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 8, 0, 0, TimeSpan.Zero);
 
@@ -39,7 +46,8 @@ public sealed class StandaloneApp : IAsyncDisposable
         IDictionary<string, string?>? settings = null,
         string? directory = null,
         FakeTimeProvider? clock = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        bool kestrel = false)
     {
         directory ??= TempDirectory.Create();
         clock ??= new FakeTimeProvider(Epoch);
@@ -48,6 +56,11 @@ public sealed class StandaloneApp : IAsyncDisposable
             ["Itsm:Sqlite:Path"] = Path.Combine(directory, "itsm.db"),
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        if (kestrel)
+        {
+            all["Itsm:Standalone:Urls"] = "http://127.0.0.1:0";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             all[key] = value;
@@ -58,13 +71,16 @@ public sealed class StandaloneApp : IAsyncDisposable
             builder =>
             {
                 builder.Configuration.AddInMemoryCollection(all);
-                builder.WebHost.UseTestServer();
+                if (!kestrel)
+                {
+                    builder.WebHost.UseTestServer();
+                }
                 builder.Services.AddSingleton<TimeProvider>(clock);
                 services?.Invoke(builder.Services);
             },
             functions);
         await app.StartAsync();
-        return new StandaloneApp(app, directory, clock);
+        return new StandaloneApp(app, directory, clock, kestrel);
     }
 
     /// <summary>Waits until no orchestration or activity work is due at the fake clock's instant and none is running.</summary>
@@ -76,7 +92,7 @@ public sealed class StandaloneApp : IAsyncDisposable
     {
         var token = Itsm.Functions.Security.DevTokens.Mint(
             Itsm.Functions.Security.AuthOptions.DefaultDevKeyPath(DatabasePath), userId, roles, tenantId, name: userId, now: Clock.GetUtcNow());
-        var client = App.GetTestClient();
+        var client = _kestrel ? new HttpClient { BaseAddress = BaseAddress } : App.GetTestClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }

@@ -205,7 +205,7 @@ public class TicketLifecycleTests
     {
         var outcome = Apply(new TicketBuilder(), new("implement"));
 
-        Assert.Equal("'implement' is not an action of a Incident.", outcome.Conflict);
+        Assert.Equal("'implement' is not an action of an incident.", outcome.Conflict);
     }
 
     [Fact]

@@ -14,11 +14,11 @@ public sealed class SqliteDatabase
     public SqliteDatabase(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        var directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+
+        // Tickets, people and the dev signing key beside it: the folder and the files are the owner's only. SQLite
+        // creates the WAL and shared-memory files with the database file's permissions.
+        OwnerOnlyFiles.CreateFolder(System.IO.Path.GetDirectoryName(Path));
+        OwnerOnlyFiles.CreateFile(Path);
 
         _connectionString = new SqliteConnectionStringBuilder
         {
