@@ -132,7 +132,7 @@ public sealed class KillTests(ITestOutputHelper output) : IDisposable
     {
         const int count = 1000;
         long firstDue;
-        using (var first = Host("timers", "--count", count.ToString(CultureInfo.InvariantCulture), "--lead-ms", "6000", "--spread-ms", "3000"))
+        using (var first = Host("timers", "--count", count.ToString(CultureInfo.InvariantCulture), "--lead-ms", "15000", "--spread-ms", "3000"))
         {
             var waiting = await first.WaitForLineAsync(line => line.StartsWith("timers-waiting", StringComparison.Ordinal), LineTimeout);
             var parts = waiting.Split(' ');

@@ -46,6 +46,13 @@ public sealed partial class JsonBodyReader
                 return null;
             }
 
+            // Whatever the request's media type said, a string that cannot be decoded is refused here, not thrown later.
+            if (JsonText.StringProblem(System.Text.Encoding.UTF8.GetBytes(body)) is { } problem)
+            {
+                errors["$"] = [problem];
+                return null;
+            }
+
             return new JsonBodyReader(document.RootElement.Clone(), "", errors);
         }
         catch (JsonException ex)

@@ -57,8 +57,9 @@ public static class JsonText
         }
         catch (JsonException)
         {
-            // Not JSON (or too deep): left to the handler, which knows what it expects and says so.
-            return null;
+            // Not JSON (or too deep): left to the handler, which knows what it expects and says so, unless a string
+            // before the error could not be decoded.
+            return problem;
         }
 
         return problem;

@@ -40,6 +40,21 @@ public partial class MalformedInputTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("application/x-www-form-urlencoded")]
+    public async Task A_lone_surrogate_in_json_sent_as_another_media_type_gets_400_not_500(string mediaType)
+    {
+        // Found by the route fuzz test: the body check skips form and CSV bodies, and a JSON handler then threw.
+        await using var app = await StandaloneApp.StartAsync();
+        var agent = app.As("sam", "contoso", AppRoles.Agent);
+
+        var response = await agent.PostAsync("/api/tickets", new StringContent("""{"type":"Incident","title":"\ud800"}""", Encoding.UTF8, mediaType));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("surrogate", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_body_that_is_not_utf8_gets_400_on_every_route_and_nothing_is_stored()
     {
