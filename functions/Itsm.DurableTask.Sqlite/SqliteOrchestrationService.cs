@@ -20,7 +20,7 @@ public sealed partial class SqliteOrchestrationService :
     IAsyncDisposable,
     IDisposable
 {
-    private const int MaxFetchBatch = 32;
+    private const int MaxFetchBatch = 100;
     private static readonly TimeSpan MaxProviderDelay = TimeSpan.FromHours(1);
 
     private readonly SqliteOrchestrationServiceSettings settings;
@@ -96,6 +96,9 @@ public sealed partial class SqliteOrchestrationService :
     }
 
     public SqliteOrchestrationServiceSettings Settings => settings;
+
+    /// <summary>What the writer has done so far (transactions, writes, busy time): for benchmarks and diagnostics.</summary>
+    public SqliteWriterStatistics WriterStatistics => writes.Statistics;
 
     public int TaskOrchestrationDispatcherCount => 1;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -6,7 +7,10 @@ namespace Itsm.DurableTask.Sqlite;
 /// <summary>
 /// The one writer of the database. Writes queue up while a transaction commits, and the next transaction takes
 /// them all (group commit): one fsync for many checkpoints instead of one each, and no contention for SQLite's
-/// single write lock. Each write runs in its own savepoint, so a write that throws is rolled back alone.
+/// single write lock. A write that throws is rolled back alone and the others commit: the batch first runs without
+/// savepoints (two statements fewer per write); if a write throws, the transaction is rolled back and the batch runs
+/// again with each write in its own savepoint. Writes are pure functions of the database, so running one again is
+/// safe; none of them is acknowledged before its batch commits.
 /// </summary>
 internal sealed class SqliteWriteQueue : IAsyncDisposable
 {
@@ -16,6 +20,11 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Task loop;
     private int queued;
+    private long transactions;
+    private long operations;
+    private long reruns;
+    private long busyTicks;
+    private long commitTicks;
 
     public SqliteWriteQueue(SqliteDb db, int maxBatch, ILogger logger)
     {
@@ -27,6 +36,14 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
 
     /// <summary>Writes queued or running (not yet committed).</summary>
     public int Queued => Volatile.Read(ref queued);
+
+    /// <summary>Transactions, writes, batches run again with savepoints, time inside transactions and in <c>COMMIT</c> so far.</summary>
+    public SqliteWriterStatistics Statistics => new(
+        Interlocked.Read(ref transactions),
+        Interlocked.Read(ref operations),
+        Interlocked.Read(ref reruns),
+        Stopwatch.GetElapsedTime(0, Interlocked.Read(ref busyTicks)),
+        Stopwatch.GetElapsedTime(0, Interlocked.Read(ref commitTicks)));
 
     /// <summary>Completes after every committed batch.</summary>
     public AsyncPulse Committed { get; } = new();
@@ -56,7 +73,11 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
                 batch.Add(operation);
             }
 
+            var started = Stopwatch.GetTimestamp();
             Commit(batch);
+            Interlocked.Add(ref busyTicks, Stopwatch.GetTimestamp() - started);
+            Interlocked.Increment(ref transactions);
+            Interlocked.Add(ref operations, batch.Count);
             Interlocked.Add(ref queued, -batch.Count);
             Committed.Pulse();
         }
@@ -67,23 +88,14 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
         try
         {
             db.Execute("BEGIN IMMEDIATE;");
-            foreach (var operation in batch)
+            if (!RunWithoutSavepoints(batch))
             {
-                db.Execute("SAVEPOINT op;");
-                try
-                {
-                    operation.Run(db);
-                    db.Execute("RELEASE op;");
-                }
-                catch (Exception exception)
-                {
-                    operation.Failure = exception;
-                    db.Execute("ROLLBACK TO op;");
-                    db.Execute("RELEASE op;");
-                }
+                RunWithSavepoints(batch);
             }
 
+            var committing = Stopwatch.GetTimestamp();
             db.Execute("COMMIT;");
+            Interlocked.Add(ref commitTicks, Stopwatch.GetTimestamp() - committing);
         }
         catch (Exception exception)
         {
@@ -109,6 +121,55 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
         foreach (var operation in batch)
         {
             operation.Finish();
+        }
+    }
+
+    /// <summary>
+    /// Runs every write of the batch in the open transaction. If one throws, rolls the transaction back, opens a new
+    /// one and returns false (a batch of one write just records its failure: the rollback was its savepoint).
+    /// </summary>
+    private bool RunWithoutSavepoints(List<WriteOperation> batch)
+    {
+        foreach (var operation in batch)
+        {
+            try
+            {
+                operation.Run(db);
+            }
+            catch (Exception exception)
+            {
+                db.Execute("ROLLBACK;");
+                db.Execute("BEGIN IMMEDIATE;");
+                if (batch.Count == 1)
+                {
+                    operation.Failure = exception;
+                    return true;
+                }
+
+                Interlocked.Increment(ref reruns);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void RunWithSavepoints(List<WriteOperation> batch)
+    {
+        foreach (var operation in batch)
+        {
+            db.Execute("SAVEPOINT op;");
+            try
+            {
+                operation.Run(db);
+                db.Execute("RELEASE op;");
+            }
+            catch (Exception exception)
+            {
+                operation.Failure = exception;
+                db.Execute("ROLLBACK TO op;");
+                db.Execute("RELEASE op;");
+            }
         }
     }
 
@@ -149,3 +210,11 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
         }
     }
 }
+
+/// <summary>What the one writer has done since the service opened: for benchmarks and diagnostics.</summary>
+/// <param name="Transactions">Write transactions (each one fsync of the WAL when it commits).</param>
+/// <param name="Writes">Writes (fetch-and-lock, checkpoint, activity result, start, ...) in those transactions.</param>
+/// <param name="Reruns">Batches run a second time with a savepoint per write because one of their writes threw.</param>
+/// <param name="Busy">Time the writer spent inside transactions.</param>
+/// <param name="Commit">Of that, time in <c>COMMIT</c>: the WAL write and its fsync (and, on a loaded machine, the wait for a core after it).</param>
+public sealed record SqliteWriterStatistics(long Transactions, long Writes, long Reruns, TimeSpan Busy, TimeSpan Commit);
