@@ -108,8 +108,9 @@ internal static class DurableChainCommand
             var busy = writerAfter.Busy - writerBefore.Busy;
             var commit = writerAfter.Commit - writerBefore.Commit;
             var reruns = writerAfter.Reruns - writerBefore.Reruns;
+            var statements = writerAfter.Statements - writerBefore.Statements;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  writer: {transactions} transactions, {writes} writes ({(double)writes / count:F1} per orchestration, {(double)writes / Math.Max(1, transactions):F1} per transaction); " +
+                $"  writer: {transactions} transactions, {writes} writes ({(double)writes / count:F1} per orchestration, {(double)writes / Math.Max(1, transactions):F1} per transaction), {(double)statements / count:F1} SQL statements per orchestration; " +
                 $"busy {busy.TotalSeconds:F2} s = {busy / elapsed:P0} of the run, {busy.TotalMilliseconds / Math.Max(1, transactions):F3} ms per transaction, of which COMMIT {commit.TotalMilliseconds / Math.Max(1, transactions):F3} ms; {reruns} batches run again with savepoints"));
         }
         return completed == count ? rate : double.NaN;

@@ -32,6 +32,9 @@ internal sealed class SqliteDb : IDisposable
 
     public SqliteConnection Connection { get; }
 
+    /// <summary>Statements run on this connection so far (each <see cref="Command"/> call is one).</summary>
+    public long Statements { get; private set; }
+
     /// <summary>A cached command for <paramref name="sql"/> with its parameters cleared.</summary>
     public SqliteCommand Command(string sql)
     {
@@ -43,6 +46,7 @@ internal sealed class SqliteDb : IDisposable
         }
 
         command.Parameters.Clear();
+        Statements++;
         return command;
     }
 

@@ -5,8 +5,11 @@ using DurableTask.Core.History;
 
 namespace Itsm.DurableTask.Sqlite;
 
-/// <summary>What a committed write makes visible, for the wake-up signals.</summary>
-internal sealed record WriteEffects(bool OrchestrationWork, bool ActivityWork, IReadOnlyList<string> ChangedInstances);
+/// <summary>
+/// What a committed write makes visible, for the wake-up signals. <paramref name="FinishedInstances"/> are the
+/// instances the write took to a terminal status: the only change <c>WaitForOrchestrationAsync</c> waits for.
+/// </summary>
+internal sealed record WriteEffects(bool OrchestrationWork, bool ActivityWork, IReadOnlyList<string> FinishedInstances);
 
 public sealed partial class SqliteOrchestrationService
 {
@@ -159,14 +162,12 @@ public sealed partial class SqliteOrchestrationService
             InsertInbox(db, id, visibleAt, json);
         }
 
-        var changed = new List<string>(1 + checkpoint.OrchestratorMessages.Count) { id };
         var orchestrationWork = checkpoint.Timers.Count > 0;
         foreach (var (message, json) in checkpoint.OrchestratorMessages)
         {
             if (Deliver(db, message, json, now))
             {
                 orchestrationWork = true;
-                changed.Add(message.OrchestrationInstance.InstanceId);
             }
         }
 
@@ -177,7 +178,7 @@ public sealed partial class SqliteOrchestrationService
         }
 
         orchestrationWork |= db.Command(RecomputeNextVisible).With("$id", id).ExecuteScalar() is long;
-        return new WriteEffects(orchestrationWork, checkpoint.Activities.Count > 0, changed);
+        return new WriteEffects(orchestrationWork, checkpoint.Activities.Count > 0, checkpoint.Update is { Terminal: true } ? [id] : []);
     }
 
     private static void InsertInbox(SqliteDb db, string instanceId, long visibleAt, string json) =>

@@ -492,8 +492,6 @@ public sealed partial class SqliteOrchestrationService :
         {
             orchestrationWork.Pulse();
         }
-
-        NotifyInstance(responseMessage.OrchestrationInstance.InstanceId);
     }
 
     public async Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem)
@@ -629,7 +627,7 @@ public sealed partial class SqliteOrchestrationService :
             activityWork.Pulse();
         }
 
-        foreach (var instanceId in effects.ChangedInstances)
+        foreach (var instanceId in effects.FinishedInstances)
         {
             NotifyInstance(instanceId);
         }

@@ -20,6 +20,7 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Task loop;
     private int queued;
+    private long statements;
     private long transactions;
     private long operations;
     private long reruns;
@@ -42,6 +43,7 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
         Interlocked.Read(ref transactions),
         Interlocked.Read(ref operations),
         Interlocked.Read(ref reruns),
+        Interlocked.Read(ref statements),
         Stopwatch.GetElapsedTime(0, Interlocked.Read(ref busyTicks)),
         Stopwatch.GetElapsedTime(0, Interlocked.Read(ref commitTicks)));
 
@@ -76,6 +78,7 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             Commit(batch);
             Interlocked.Add(ref busyTicks, Stopwatch.GetTimestamp() - started);
+            Volatile.Write(ref statements, db.Statements);
             Interlocked.Increment(ref transactions);
             Interlocked.Add(ref operations, batch.Count);
             Interlocked.Add(ref queued, -batch.Count);
@@ -215,6 +218,7 @@ internal sealed class SqliteWriteQueue : IAsyncDisposable
 /// <param name="Transactions">Write transactions (each one fsync of the WAL when it commits).</param>
 /// <param name="Writes">Writes (fetch-and-lock, checkpoint, activity result, start, ...) in those transactions.</param>
 /// <param name="Reruns">Batches run a second time with a savepoint per write because one of their writes threw.</param>
+/// <param name="Statements">SQL statements the writer ran (BEGIN, COMMIT and savepoints included).</param>
 /// <param name="Busy">Time the writer spent inside transactions.</param>
 /// <param name="Commit">Of that, time in <c>COMMIT</c>: the WAL write and its fsync (and, on a loaded machine, the wait for a core after it).</param>
-public sealed record SqliteWriterStatistics(long Transactions, long Writes, long Reruns, TimeSpan Busy, TimeSpan Commit);
+public sealed record SqliteWriterStatistics(long Transactions, long Writes, long Reruns, long Statements, TimeSpan Busy, TimeSpan Commit);
