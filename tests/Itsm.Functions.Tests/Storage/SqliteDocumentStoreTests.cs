@@ -190,4 +190,44 @@ public sealed class SqliteDocumentStoreTests : DocumentStoreContract
         Assert.Equal(["T-1"], await SearchAsync(after, TitleSearch("search_later", fullText: true), "vpn"));
         Assert.Empty(await SearchAsync(after, TitleSearch("search_later", fullText: true), "zebra"));
     }
+
+    [Fact]
+    public async Task A_common_search_term_pages_through_its_matches_in_sort_order_like_the_scan()
+    {
+        var store = new SqliteDocumentStore(_database);
+        ContainerDefinition Flat(string name, bool fullText) => new(name, ["/tenantId"], [
+            new IndexedField("title", "$.title", FieldType.Text) { FullText = fullText },
+            new IndexedField("openedAt", "$.openedAt", FieldType.Instant),
+        ]);
+        var indexed = Flat("common_fts", fullText: true);
+        var scanned = Flat("common_scan", fullText: false);
+        var count = SqliteDocumentStore.TextIndexDriveLimit + 100;
+        foreach (var container in new[] { indexed, scanned })
+        {
+            for (var start = 0; start < count; start += 100)
+            {
+                var operations = Enumerable.Range(start, Math.Min(100, count - start)).Select(i =>
+                    (BatchOperation)new BatchOperation.Create($"T-{i:D5}", Ticket("contoso", $"T-{i:D5}", $"T-{i:D5}") with { Title = i % 3 == 0 ? $"VPN drop {i}" : $"vpn slow {i}", OpenedAt = DateTimeOffset.UnixEpoch.AddMinutes(i % 50) })).ToList();
+                await store.ExecuteBatchAsync(container, "contoso", operations);
+            }
+        }
+
+        async Task<List<string>> PagesAsync(ContainerDefinition container, string text)
+        {
+            var ids = new List<string>();
+            string? continuation = null;
+            for (var page = 0; page < 3; page++)
+            {
+                var result = await store.QueryAsync<TestTicket>(container, new DocumentQuery("contoso", [new QueryFilter("title", FilterOperator.Contains, text)], new QuerySort("openedAt", Descending: true), 10, continuation));
+                ids.AddRange(result.Items.Select(i => i.Key.Id));
+                continuation = result.ContinuationToken;
+            }
+
+            return ids;
+        }
+
+        Assert.Equal(await PagesAsync(scanned, "vpn"), await PagesAsync(indexed, "vpn"));
+        Assert.Equal(await PagesAsync(scanned, "drop 21"), await PagesAsync(indexed, "drop 21"));
+        Assert.Empty(await PagesAsync(indexed, "zebra"));
+    }
 }

@@ -138,6 +138,16 @@ public sealed class SqliteDocumentStore : IDocumentStore
             var field = container.Field(filter.Field);
             var values = FilterValues(field, filter).Select(v => ToSqlValue(field, v)).ToList();
             var column = $"t.{Column(field)}";
+            var textIndex = TextIndexUse.None;
+            if (filter.Operator == FilterOperator.Contains && UsesTextIndex(field, values[0]))
+            {
+                textIndex = await TextIndexUseAsync(connection, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
+                if (textIndex == TextIndexUse.NoMatch)
+                {
+                    return new DocumentPage<T>([], null);
+                }
+            }
+
             where.Add(filter.Operator switch
             {
                 FilterOperator.Equals when values[0] is null => $"{column} IS NULL",
@@ -149,7 +159,7 @@ public sealed class SqliteDocumentStore : IDocumentStore
                 FilterOperator.GreaterThan => $"{column} > {Parameter(values[0])}",
                 FilterOperator.GreaterThanOrEqual => $"{column} >= {Parameter(values[0])}",
                 FilterOperator.In => $"{column} IN ({string.Join(", ", values.Select(Parameter))})",
-                FilterOperator.Contains when UsesTextIndex(field, values[0]) =>
+                FilterOperator.Contains when textIndex == TextIndexUse.Drive =>
                     $"t.seq IN (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH {Parameter(FullTextMatch(field, (string)values[0]!))}) "
                     + $"AND instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
                 FilterOperator.Contains => $"instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
@@ -388,6 +398,32 @@ public sealed class SqliteDocumentStore : IDocumentStore
     /// </summary>
     private static bool UsesTextIndex(IndexedField field, object? value) =>
         field.FullText && value is string { Length: >= 3 } text && text.All(char.IsAscii) && !text.Any(char.IsControl);
+
+    /// <summary>Below this many index hits the query starts from them; at or above it, it walks the sort order.</summary>
+    public const int TextIndexDriveLimit = 2_000;
+
+    private enum TextIndexUse
+    {
+        None,
+        NoMatch,
+        Drive,
+        Walk,
+    }
+
+    /// <summary>
+    /// How to use the text index for one search, from a bounded count of its hits (all tenants): none means no document
+    /// can match (the index finds a superset of the matches), so the answer is an empty page without reading anything;
+    /// a few means starting from them and sorting them; many means the matches are common, so walking the sort order
+    /// and testing each document finds a page sooner than sorting thousands of hits.
+    /// </summary>
+    private static async Task<TextIndexUse> TextIndexUseAsync(SqliteConnection connection, ContainerDefinition container, string match, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH $match LIMIT {TextIndexDriveLimit})";
+        command.Parameters.AddWithValue("$match", match);
+        var hits = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        return hits == 0 ? TextIndexUse.NoMatch : hits < TextIndexDriveLimit ? TextIndexUse.Drive : TextIndexUse.Walk;
+    }
 
     /// <summary>An FTS5 query for the substring in one column: a quoted phrase (quotes doubled), which trigram matches anywhere.</summary>
     private static string FullTextMatch(IndexedField field, string text) => $"{{f_{field.Name}}} : \"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
