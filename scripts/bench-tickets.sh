@@ -3,6 +3,8 @@
 # Every request creates a ticket: a number from the per-tenant counter (ETag-conditional replace, retried on
 # conflict) and the ticket with its "created" audit event in one transaction.
 # Usage: scripts/bench-tickets.sh [concurrency] [duration-seconds]
+#        scripts/bench-tickets.sh rate=200 [duration-seconds]   (open loop: 200 requests/s due whatever the answers,
+#        latency from each request's due instant; the WAL's size is sampled every second during the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -27,8 +29,23 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/nul
 
 body='{"type":"Incident","title":"Printer on floor 3 jams on every job","description":"Paper jam light stays on after clearing the tray.","impact":2,"urgency":2,"category":"hardware","assignmentGroup":"service-desk","configurationItems":["ci-printer-0003"],"tags":["printer"]}'
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), dotnet $(dotnet --version); load at start: $load_at_start, before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+case "$concurrency" in
+  rate=*) mode=(--rate "${concurrency#rate=}") ;;
+  *) mode=(--concurrency "$concurrency") ;;
+esac
+# The largest WAL seen while the load runs (sampled every second).
+( max=0; while kill -0 $app 2>/dev/null; do s=$(stat -c %s "$work/itsm.db-wal" 2>/dev/null || echo 0); [ "$s" -gt "$max" ] && max=$s && echo "$max" >"$work/wal-max"; sleep 1; done ) &
+sampler=$!
 "$work/load/Itsm.LoadTest" --url "http://127.0.0.1:$port/api/tickets" --method POST --body "$body" \
-  --header "Authorization: Bearer $token" --concurrency "$concurrency" --duration "$duration" --warmup 3
+  --header "Authorization: Bearer $token" "${mode[@]}" --duration "$duration" --warmup 3 | tee "$work/load.txt" || status=$?
+echo "largest WAL during the run: $(( $(cat "$work/wal-max" 2>/dev/null || echo 0) / 1048576 )) MiB"
+kill $sampler 2>/dev/null || true
 echo "database after the run: $(du -h "$work/itsm.db" | cut -f1), WAL $(du -h "$work/itsm.db-wal" 2>/dev/null | cut -f1 || echo 0)"
 for table in doc_tickets doc_counters; do echo "$table rows: $(sqlite3 "$work/itsm.db" "SELECT count(*) FROM $table" 2>/dev/null || echo '?')"; done
+# No acknowledged write lost: every 201 the load tool saw is a ticket in the database (read while the app still runs).
+acknowledged=$(sed -n 's/^acknowledged=//p' "$work/load.txt")
+stored=$(sqlite3 "$work/itsm.db" "SELECT count(*) FROM doc_tickets WHERE json_extract(body, '$.docType') = 'ticket'" 2>/dev/null || echo '?')
+echo "tickets acknowledged (201): $acknowledged, tickets in the database: $stored"
+if [ -n "$acknowledged" ] && [ "$stored" != "?" ] && [ "$stored" -lt "$acknowledged" ]; then echo "LOST WRITES"; status=3; fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "${status:-0}"
