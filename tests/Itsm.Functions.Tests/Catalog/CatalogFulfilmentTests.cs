@@ -89,13 +89,14 @@ public class CatalogFulfilmentTests
         await using var h = await StartAsync();
         var id = (await h.OrderAsync(h.Requester("rita"), "new-starter", """{"variables":{"phone":"yes"}}""")).GetProperty("id").GetString()!;
 
-        var cancel = await h.Requester("rita").PostAsync($"/api/tickets/{id}/actions/cancel", ApprovalHarness.Json("""{"reason":"The starter declined the offer."}"""));
+        // An agent cancels it (a requester may cancel only before work starts, and fulfilment starts at once).
+        var cancel = await h.H.Agent.PostAsync($"/api/tickets/{id}/actions/cancel", ApprovalHarness.Json("""{"reason":"The starter declined the offer."}"""));
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
         await h.H.IdleAsync();
 
         Assert.Equal(new Dictionary<string, string> { ["account"] = "Cancelled", ["laptop"] = "Cancelled", ["phone"] = "Cancelled", ["handover"] = "Cancelled" }, States(await TicketAsync(h, id)));
         Assert.Empty((await h.H.Agent.GetFromJsonAsync<JsonElement>("/api/catalog/tasks")).GetProperty("items").EnumerateArray());
-        Assert.Equal(3, (await h.H.Agent.GetFromJsonAsync<JsonElement>("/api/catalog/tasks?state=Cancelled")).GetProperty("items").GetArrayLength());
+        Assert.Equal(4, (await h.H.Agent.GetFromJsonAsync<JsonElement>("/api/catalog/tasks?state=Cancelled")).GetProperty("items").GetArrayLength());
     }
 
     [Fact]
@@ -109,7 +110,7 @@ public class CatalogFulfilmentTests
         Assert.Empty(held.GetProperty("fulfilment").GetProperty("tasks").EnumerateArray());
         Assert.Empty((await h.H.Agent.GetFromJsonAsync<JsonElement>("/api/catalog/tasks")).GetProperty("items").EnumerateArray());
 
-        var approvalId = await h.H.ApprovalIdAsync(id);
+        var approvalId = (await h.H.Agent.GetFromJsonAsync<JsonElement>($"/api/tickets/{id}/approvals")).GetProperty("approvals")[0].GetProperty("id").GetString()!;
         Assert.Equal(HttpStatusCode.OK, (await h.H.DecideAsync("mona", approvalId, "Approve", "Welcome aboard.")).StatusCode);
         await h.H.IdleAsync();
 
