@@ -463,6 +463,40 @@ param cosmosContainers cosmosContainerType[] = [
       ]
     }
   }
+  {
+    name: 'catalog'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/target/?' }
+        { path: '/at/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/target', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/at', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
 ]
 
 var abbrs = loadJsonContent('abbreviations.json')

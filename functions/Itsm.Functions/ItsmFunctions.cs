@@ -1,4 +1,5 @@
 using Itsm.Functions.Approvals;
+using Itsm.Functions.Catalog;
 using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Intake;
@@ -12,5 +13,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog();
 }

@@ -378,7 +378,7 @@ public sealed class ApprovalStarter(ApprovalStore store, ChangeService changes, 
 
         var settings = await store.ApprovalSettingsAsync(after.TenantId, cancellationToken);
         var risk = after.Type == TicketType.Change ? (await changes.RiskAsync(after, cancellationToken)).Level : RiskLevel.Low;
-        if (settings.Policies.FirstOrDefault(p => p.Matches(after, risk)) is not { } policy)
+        if (settings.PolicyFor(after, risk) is not { } policy)
         {
             return;
         }

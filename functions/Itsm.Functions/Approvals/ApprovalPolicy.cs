@@ -107,6 +107,15 @@ public sealed record ApprovalSettings(
     public IReadOnlyList<string> GroupMembers(string group) =>
         Groups is not null && Groups.TryGetValue(group, out var members) ? members : [];
 
+    /// <summary>
+    /// The policy that decides a ticket: for a request ordered from the service catalogue whose item names a policy,
+    /// that policy (null when it no longer exists); otherwise the first policy that matches the ticket.
+    /// </summary>
+    public ApprovalPolicy? PolicyFor(Ticket ticket, RiskLevel risk) =>
+        ticket.Catalog?.ApprovalPolicy is { } named
+            ? Policies.FirstOrDefault(p => p.Id == named && p.TicketType == ticket.Type)
+            : Policies.FirstOrDefault(p => p.Matches(ticket, risk));
+
     public string? ManagerOf(string userId) => Managers is not null && Managers.TryGetValue(userId, out var manager) ? manager : null;
 
     /// <summary>The delegate answering for <paramref name="approver"/> at an instant; delegations never cascade.</summary>

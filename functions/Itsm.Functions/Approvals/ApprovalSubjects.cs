@@ -48,7 +48,7 @@ public sealed class ServiceRequestApprovalGate(ApprovalStore store) : ITicketWri
         }
 
         var settings = await store.ApprovalSettingsAsync(ticket.TenantId, cancellationToken);
-        if (settings.Policies.FirstOrDefault(p => p.Matches(ticket, RiskLevel.Low)) is not { } policy)
+        if (settings.PolicyFor(ticket, RiskLevel.Low) is not { } policy)
         {
             return (ticket, []);
         }
@@ -94,7 +94,7 @@ public sealed class ApprovalTransitionGuard(ApprovalStore store, ChangeService c
         // The approval may not have written its record yet; the policy that starts it already decides.
         var settings = await store.ApprovalSettingsAsync(ticket.TenantId, cancellationToken);
         var risk = ticket.Type == TicketType.Change ? (await changes.RiskAsync(ticket, cancellationToken)).Level : RiskLevel.Low;
-        return settings.Policies.FirstOrDefault(p => p.Matches(ticket, risk)) is { } policy
+        return settings.PolicyFor(ticket, risk) is { } policy
             ? $"{ticket.Number} needs the approval '{policy.Name}': it moves on when the approvers decide. To stop it, {stop}."
             : null;
     }

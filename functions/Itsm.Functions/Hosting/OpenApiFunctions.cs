@@ -127,6 +127,11 @@ public sealed class OpenApiFunctions(HttpEndpoint http, FunctionIndex index)
             schemas[name] = schema;
         }
 
+        foreach (var (name, schema) in Catalog.CatalogSchemas.All(Schema))
+        {
+            schemas[name] = schema;
+        }
+
         return schemas;
     }
 

@@ -118,7 +118,7 @@ public sealed class BearerTokenValidator
         }
 
         var email = Claim(jwt, "preferred_username") ?? Claim(jwt, "email") ?? Claim(jwt, "upn");
-        return AuthenticationResult.Success(new CallerPrincipal(tenant, user, Claim(jwt, "name"), email, Roles(jwt)));
+        return AuthenticationResult.Success(new CallerPrincipal(tenant, user, Claim(jwt, "name"), email, Roles(jwt)) { Groups = Groups(jwt) });
     }
 
     private TokenValidationParameters Parameters(IReadOnlyCollection<SecurityKey> keys) => new()
@@ -174,6 +174,13 @@ public sealed class BearerTokenValidator
 
         return roles;
     }
+
+    /// <summary>
+    /// The <c>groups</c> claim (Entra security group object ids, when the app registration emits them). A token whose
+    /// groups did not fit (Entra's overage: <c>_claim_names</c> instead of the list) carries none here.
+    /// </summary>
+    private static IReadOnlySet<string> Groups(JsonWebToken jwt) =>
+        jwt.Claims.Where(c => c.Type == "groups" && c.Value.Length is > 0 and <= 100).Select(c => c.Value).Take(500).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     private static string? Claim(JsonWebToken jwt, string type) =>
         jwt.TryGetPayloadValue<string>(type, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;

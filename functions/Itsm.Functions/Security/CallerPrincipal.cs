@@ -9,6 +9,14 @@ public sealed record CallerPrincipal(string TenantId, string UserId, string? Nam
     public bool IsAgent => Roles.Contains(AppRoles.Agent) || Roles.Contains(AppRoles.ChangeManager) || Roles.Contains(AppRoles.Admin);
 
     public bool IsAdmin => Roles.Contains(AppRoles.Admin);
+
+    /// <summary>
+    /// The Entra security groups (object ids) the token names in its <c>groups</c> claim: what catalogue items and
+    /// knowledge articles restrict their audience to. Empty when the app registration emits no group claims.
+    /// </summary>
+    public IReadOnlySet<string> Groups { get; init; } = NoGroups;
+
+    private static readonly IReadOnlySet<string> NoGroups = new HashSet<string>();
 }
 
 /// <summary>The app roles of the Entra app registration. A token without any of them is a requester.</summary>

@@ -27,8 +27,9 @@ public static class DevTokens
         string? name = null,
         string? email = null,
         TimeSpan? lifetime = null,
-        DateTimeOffset? now = null) =>
-        Mint(DevSigningKey.LoadOrCreate(keyPath), userId, roles, tenantId, name, email, lifetime, now);
+        DateTimeOffset? now = null,
+        IEnumerable<string>? groups = null) =>
+        Mint(DevSigningKey.LoadOrCreate(keyPath), userId, roles, tenantId, name, email, lifetime, now, groups);
 
     /// <summary>Mints a token with an already loaded dev key.</summary>
     public static string Mint(
@@ -39,7 +40,8 @@ public static class DevTokens
         string? name = null,
         string? email = null,
         TimeSpan? lifetime = null,
-        DateTimeOffset? now = null)
+        DateTimeOffset? now = null,
+        IEnumerable<string>? groups = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
@@ -71,6 +73,12 @@ public static class DevTokens
         if (roleList.Count > 0)
         {
             claims["roles"] = roleList.Distinct(StringComparer.Ordinal).ToArray();
+        }
+
+        var groupList = (groups ?? []).Where(g => !string.IsNullOrWhiteSpace(g)).Distinct(StringComparer.Ordinal).ToArray();
+        if (groupList.Length > 0)
+        {
+            claims["groups"] = groupList;
         }
 
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor

@@ -4,18 +4,18 @@ using Itsm.Functions.Hosting;
 namespace Itsm.Functions.Security;
 
 /// <summary>
-/// <c>Itsm.Functions token mint --user ID [--name NAME] [--email ADDRESS] [--tenant TID] [--roles A,B] [--lifetime 8h] [--db PATH]</c>:
+/// <c>Itsm.Functions token mint --user ID [--name NAME] [--email ADDRESS] [--tenant TID] [--roles A,B] [--groups G1,G2] [--lifetime 8h] [--db PATH]</c>:
 /// prints a dev token (only the token, on standard output) signed with the key the standalone app trusts.
 /// </summary>
 public static class TokenCommand
 {
     public const string Usage =
         "usage: Itsm.Functions token mint --user <id> [--name \"Ana Silva\"] [--email ana@contoso.com] [--tenant <tid, default local>] " +
-        "[--roles Itsm.Agent,Itsm.Admin] [--lifetime 8h] [--db <database path>]";
+        "[--roles Itsm.Agent,Itsm.Admin] [--groups <group ids>] [--lifetime 8h] [--db <database path>]";
 
     private static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(30);
 
-    private static readonly string[] ValueOptions = ["--user", "--name", "--email", "--tenant", "--roles", "--lifetime", "--db"];
+    private static readonly string[] ValueOptions = ["--user", "--name", "--email", "--tenant", "--roles", "--groups", "--lifetime", "--db"];
 
     public static bool TryRun(string[] args, out int exitCode) => TryRun(args, ItsmCommands.Configuration(), Console.Out, Console.Error, TimeProvider.System, out exitCode);
 
@@ -115,7 +115,8 @@ public static class TokenCommand
             values.GetValueOrDefault("--name"),
             values.GetValueOrDefault("--email"),
             lifetime,
-            now);
+            now,
+            AuthOptions.SplitList(values.GetValueOrDefault("--groups")));
         output.WriteLine(token);
         error.WriteLine($"Dev token for '{user}' in tenant '{values.GetValueOrDefault("--tenant") ?? DevTokens.DefaultTenant}' " +
             $"with roles {(roles.Count > 0 ? string.Join(",", roles) : AppRoles.Requester)}, valid until {(now + lifetime):u}, signed with {key.Path}.");

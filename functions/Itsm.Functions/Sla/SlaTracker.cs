@@ -39,6 +39,15 @@ public static class SlaTracker
 {
     public const string Actor = "sla";
 
+    /// <summary>
+    /// A clock's target under a policy: the policy's, except that a request ordered from the service catalogue with a
+    /// delivery target resolves within that target (minutes of the policy's calendar) whatever its priority.
+    /// </summary>
+    public static TimeSpan? TargetFor(SlaPolicy policy, Ticket ticket, SlaMetric metric, string? group, SlaContext context) =>
+        metric == SlaMetric.Resolution && ticket.Catalog?.DeliveryTargetMinutes is { } delivery
+            ? context.MinuteLength * delivery
+            : policy.TargetFor(metric, ticket.Priority, group, context.MinuteLength);
+
     public static SlaUpdate Reconcile(Ticket ticket, SlaContext context, DateTimeOffset at)
     {
         var events = new List<AuditEvent>();
@@ -66,7 +75,7 @@ public static class SlaTracker
             foreach (var (metric, group) in wanted)
             {
                 var key = TicketSla.KeyFor(metric, group);
-                if (clocks.Any(c => c.Key == key) || ShouldStop(ticket, metric, group) || policy.TargetFor(metric, ticket.Priority, group, context.MinuteLength) is not { } target)
+                if (clocks.Any(c => c.Key == key) || ShouldStop(ticket, metric, group) || TargetFor(policy, ticket, metric, group, context) is not { } target)
                 {
                     continue;
                 }
@@ -162,7 +171,7 @@ public static class SlaTracker
         at = at < clock.Since ? clock.Since : at;
 
         // A different policy now matches, or the same one changed and says open tickets follow it.
-        if (!current.IsStopped && policy?.TargetFor(current.Metric, ticket.Priority, current.Group, context.MinuteLength) is { } target)
+        if (!current.IsStopped && policy is not null && TargetFor(policy, ticket, current.Metric, current.Group, context) is { } target)
         {
             var newPolicy = policy.Id != current.PolicyId || (policy.Version != current.PolicyVersion && policy.ApplyToOpenTickets);
             var calendarVersion = context.CalendarVersions.GetValueOrDefault(policy.CalendarId, current.CalendarVersion);

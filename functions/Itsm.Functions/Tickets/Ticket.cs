@@ -178,6 +178,12 @@ public sealed record Ticket
     /// <summary>The ticket's SLA and OLA clocks, moved by every write (see <c>Sla/SlaTracker</c>); read them through <c>/api/tickets/{id}/sla</c>.</summary>
     public IReadOnlyList<Sla.TicketSla> Sla { get; init; } = [];
 
+    /// <summary>A service request ordered from the service catalogue: the item, the version ordered and the answered variables (never changed after the order).</summary>
+    public Catalog.CatalogRequest? Catalog { get; init; }
+
+    /// <summary>The fulfilment plan of a catalogue request and its tasks, moved by the catalogue's write rule (see <c>Catalog/Fulfilment.cs</c>).</summary>
+    public Catalog.Fulfilment? Fulfilment { get; init; }
+
     [JsonIgnore]
     public bool IsOpen => State is not (TicketState.Closed or TicketState.Cancelled or TicketState.Resolved);
 }

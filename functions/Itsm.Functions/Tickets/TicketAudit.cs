@@ -42,7 +42,7 @@ public sealed record AuditEvent : ITicketRecord
 /// <summary>Computes the field changes between two versions of a ticket, for the audit trail.</summary>
 public static class TicketAudit
 {
-    private static readonly string[] Ignored = ["updatedAt", "docType", "ticketId", "isOpen", "sla"];
+    private static readonly string[] Ignored = ["updatedAt", "docType", "ticketId", "isOpen", "sla", "fulfilment"];
 
     public static IReadOnlyList<FieldChange> Diff(Ticket? before, Ticket after)
     {

@@ -190,7 +190,7 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
             [
                 new BatchOperation.Create(first.Id, first),
                 new BatchOperation.Create(created.Id, created.WithSequence(1)),
-                .. extra.Select(record => new BatchOperation.Create(record.Id, record.WithSequence(1))),
+                .. extra.Select(record => Append(record, 1)),
             ],
             cancellationToken);
         return new StoredDocument<Ticket>(KeyOf(first.TenantId, first.Id), first, etags[0]);
@@ -205,10 +205,16 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
         var (next, extra) = await ApplyRulesAsync(ticket with { Revision = ticket.Revision + 1 }, cancellationToken);
         extra = [.. extra, .. FollowUps(context, next, [.. appended, .. extra]), .. Answer(answer, next)];
         var operations = new List<BatchOperation> { new BatchOperation.Replace(next.Id, next, ifMatch) };
-        operations.AddRange(appended.Concat(extra).Select(record => new BatchOperation.Create(record.Id, record.WithSequence(next.Revision))));
+        operations.AddRange(appended.Concat(extra).Select(record => Append(record, next.Revision)));
         var etags = await store.ExecuteBatchAsync(Tickets, DocumentKey.Compose(next.TenantId, next.Id), operations, cancellationToken);
         return new StoredDocument<Ticket>(KeyOf(next.TenantId, next.Id), next, etags[0]);
     }
+
+    /// <summary>Records are created (a second write of the same id fails the batch); projections replace their earlier copy.</summary>
+    private static BatchOperation Append(ITicketRecord record, int sequence) =>
+        record is ITicketProjection
+            ? new BatchOperation.Upsert(record.Id, record.WithSequence(sequence))
+            : new BatchOperation.Create(record.Id, record.WithSequence(sequence));
 
     private static IEnumerable<ITicketRecord> Answer(Func<Ticket, ITicketRecord?>? answer, Ticket written) =>
         answer?.Invoke(written) is { } record ? [record] : [];
@@ -276,6 +282,14 @@ public interface ITicketRecord
     string Id { get; }
 
     ITicketRecord WithSequence(int sequence);
+}
+
+/// <summary>
+/// A copy of part of the ticket kept next to it for queries across tickets (a fulfilment task in its group's queue):
+/// written with the ticket in the same transaction, replacing the earlier copy of the same id.
+/// </summary>
+public interface ITicketProjection : ITicketRecord
+{
 }
 
 /// <summary>A public comment or internal work note, stored in the ticket's partition.</summary>
