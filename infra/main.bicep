@@ -355,6 +355,78 @@ param cosmosContainers cosmosContainerType[] = [
     }
   }
   {
+    name: 'kbArticles'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/articleId/?' }
+        { path: '/kind/?' }
+        { path: '/state/?' }
+        { path: '/audience/?' }
+        { path: '/owner/id/?' }
+        { path: '/reviewAt/?' }
+        { path: '/updatedAt/?' }
+        { path: '/at/?' }
+        { path: '/searchText/?' }
+        { path: '/tickets/[]/?' }
+        { path: '/problems/[]/?' }
+        { path: '/cis/[]/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/articleId', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/kind', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/state', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/audience', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/owner/id', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/reviewAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/updatedAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/at', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/searchText', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
     name: 'mailSubscriptions'
     partitionKeyPaths: [
       '/mailbox'

@@ -3,6 +3,7 @@ using Itsm.Functions.Catalog;
 using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Intake;
+using Itsm.Functions.Kb;
 using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
@@ -13,5 +14,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb();
 }

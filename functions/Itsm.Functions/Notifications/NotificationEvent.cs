@@ -15,11 +15,18 @@ public static class NotificationEventKinds
     public const string ApprovalDecided = "approval.decided";
     public const string ChangeScheduled = "change.scheduled";
 
+    /// <summary>A published knowledge article's review date passed (to its owner).</summary>
+    public const string KbReviewDue = "kb.review-due";
+
+    /// <summary>A resolved ticket's requester is asked to rate the help (with the signed survey link), and reminded.</summary>
+    public const string SurveyInvited = "survey.invited";
+    public const string SurveyReminder = "survey.reminder";
+
     /// <summary>The polite reply to mail from an unknown sender when the mailbox's policy is to reject.</summary>
     public const string IntakeRejected = "intake.rejected";
 
     public static readonly IReadOnlyList<string> All =
-        [TicketCreated, TicketAssigned, TicketCommented, TicketResolved, SlaWarning, SlaBreach, ApprovalRequested, ApprovalDecided, ChangeScheduled, IntakeRejected];
+        [TicketCreated, TicketAssigned, TicketCommented, TicketResolved, SlaWarning, SlaBreach, ApprovalRequested, ApprovalDecided, ChangeScheduled, IntakeRejected, KbReviewDue, SurveyInvited, SurveyReminder];
 }
 
 /// <summary>The audiences a rule can name; an event says who they are for it.</summary>

@@ -49,6 +49,9 @@ public static partial class NotificationRules
         T(NotificationEventKinds.ApprovalRequested, "en", "[{{ticket.number}}] Approval requested: {{ticket.title}}", "Your approval is requested for {{ticket.number}}.\n\nApprove or reject: {{link}}"),
         T(NotificationEventKinds.ApprovalDecided, "en", "[{{ticket.number}}] Approval {{approval.decision}}: {{ticket.title}}", "The approval of {{ticket.number}} was {{approval.decision}}.\n\n{{link}}"),
         T(NotificationEventKinds.ChangeScheduled, "en", "[{{ticket.number}}] Change scheduled: {{ticket.title}}", "{{ticket.number}} is scheduled from {{change.start}} to {{change.end}}.\n\n{{link}}"),
+        T(NotificationEventKinds.KbReviewDue, "en", "Knowledge article due for review: {{ticket.title}}", "Hello {{recipient.name}},\n\nthe article \"{{ticket.title}}\" ({{kb.id}}) you own was due for review on {{kb.reviewAt}}. Check it is still right, then set its next review date.\n\n{{link}}"),
+        T(NotificationEventKinds.SurveyInvited, "en", "[{{ticket.number}}] How did we do? {{ticket.title}}", "Hello {{recipient.name}},\n\n{{ticket.number}} is resolved. Please rate the help you got (1 to 5, with a comment if you like). It takes a few seconds; the link works once, until {{survey.expiresAt}}.\n\n{{link}}"),
+        T(NotificationEventKinds.SurveyReminder, "en", "[{{ticket.number}}] Reminder: how did we do? {{ticket.title}}", "Hello {{recipient.name}},\n\nyou have not yet rated the help with {{ticket.number}}. The link works once, until {{survey.expiresAt}}.\n\n{{link}}"),
         T(NotificationEventKinds.IntakeRejected, "en", "Your message was not accepted: {{ticket.title}}", "Hello,\n\nthank you for your message. This service desk only accepts requests from registered users, so no ticket was opened. Please contact your IT department through the usual channels."),
     ];
 
