@@ -1,6 +1,7 @@
 using Itsm.Functions.Approvals;
 using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
+using Itsm.Functions.Events;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
@@ -12,5 +13,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddEvents();
 }
