@@ -2,6 +2,7 @@ using Itsm.Functions.Approvals;
 using Itsm.Functions.Catalog;
 using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
+using Itsm.Functions.Events;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Kb;
 using Itsm.Functions.Notifications;
@@ -14,5 +15,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb().AddEvents();
 }

@@ -8,9 +8,10 @@ public sealed record SettingsDocument<T>(string Id, string TenantId, string DocT
 
 /// <summary>
 /// The <c>approvals</c> container, partitioned by tenant: approval records, the tenant's approval and change
-/// settings, and the risk questionnaire answers of each change.
+/// settings, and the risk questionnaire answers of each change. Creating or replacing an approval record also writes
+/// its event for the feed (<see cref="Events.PendingEvent"/>) in the same transaction; the sequencer places it right after.
 /// </summary>
-public sealed class ApprovalStore(IDocumentStore store)
+public sealed class ApprovalStore(IDocumentStore store, Events.EventSequencer? events = null)
 {
     public static readonly ContainerDefinition Approvals = new(
         "approvals",
@@ -30,10 +31,25 @@ public sealed class ApprovalStore(IDocumentStore store)
         store.ReadAsync<ApprovalRecord>(Approvals, new DocumentKey(tenantId, approvalId), cancellationToken);
 
     public Task<StoredDocument<ApprovalRecord>> CreateAsync(ApprovalRecord record, CancellationToken cancellationToken) =>
-        store.CreateAsync(Approvals, new DocumentKey(record.TenantId, record.Id), record, cancellationToken);
+        WriteAsync(record, new BatchOperation.Create(record.Id, record), "approval.created", cancellationToken);
 
     public Task<StoredDocument<ApprovalRecord>> ReplaceAsync(ApprovalRecord record, string etag, CancellationToken cancellationToken) =>
-        store.ReplaceAsync(Approvals, new DocumentKey(record.TenantId, record.Id), record, etag, cancellationToken);
+        WriteAsync(record, new BatchOperation.Replace(record.Id, record, etag), "approval.updated", cancellationToken);
+
+    /// <summary>The record and its event in one transaction (the tenant's partition), then the event's placing in the log.</summary>
+    private async Task<StoredDocument<ApprovalRecord>> WriteAsync(ApprovalRecord record, BatchOperation write, string eventType, CancellationToken cancellationToken)
+    {
+        var key = new DocumentKey(record.TenantId, record.Id);
+        var at = record.CompletedAt ?? (record.Decisions.Count > 0 ? record.Decisions[^1].At : (DateTimeOffset?)null) ?? record.CreatedAt;
+        var feedEvent = Events.EventSequencer.NewEvent(record.TenantId, eventType, new Events.EventSubject("approval", record.Id, record.SubjectNumber), record.SubjectId, at, record);
+        var etags = await store.ExecuteBatchAsync(Approvals, record.TenantId, [write, Events.EventSequencer.PendingFor(feedEvent, at.UtcTicks)], cancellationToken);
+        if (events is not null)
+        {
+            await events.TryRelayAsync(Approvals, record.TenantId, cancellationToken);
+        }
+
+        return new StoredDocument<ApprovalRecord>(key, record, etags[0]);
+    }
 
     public async Task<IReadOnlyList<ApprovalRecord>> ForSubjectAsync(string tenantId, string subjectId, CancellationToken cancellationToken)
     {

@@ -7,9 +7,10 @@ namespace Itsm.Functions.Cmdb;
 /// its audit events and one copy of every relationship that touches it (Out when it is the source, In when it is
 /// the target), so reading a CI's neighbours in either direction is a single-partition query, and a CI change and
 /// its audit event are one transaction. The tenant's own classes are the document <c>classes</c> in the partition
-/// (tenantId, "classes").
+/// (tenantId, "classes"). A CI's create and update also write its event for the feed (<see cref="Events.PendingEvent"/>)
+/// in the same transaction; the sequencer places it in the tenant's log right after.
 /// </summary>
-public sealed class CmdbStore(IDocumentStore store)
+public sealed class CmdbStore(IDocumentStore store, Events.EventSequencer? events = null)
 {
     public static readonly ContainerDefinition Cis = new(
         "cis",
@@ -60,13 +61,14 @@ public sealed class CmdbStore(IDocumentStore store)
     public async Task<StoredDocument<ConfigurationItem>> CreateAsync(ConfigurationItem ci, CiAuditEvent created, CancellationToken cancellationToken, Hosting.IdempotencyRecord? answer = null)
     {
         var first = ci with { Revision = 1 };
-        List<BatchOperation> operations = [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created with { Sequence = 1 })];
+        List<BatchOperation> operations = [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created with { Sequence = 1 }), EventFor(first, "ci.created")];
         if (answer is not null)
         {
             operations.Add(new BatchOperation.Create(answer.Id, answer));
         }
 
         var etags = await store.ExecuteBatchAsync(Cis, DocumentKey.Compose(ci.TenantId, ci.Id), operations, cancellationToken);
+        await RelayEventsAsync(first, cancellationToken);
         return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), first, etags[0]);
     }
 
@@ -77,9 +79,24 @@ public sealed class CmdbStore(IDocumentStore store)
         var etags = await store.ExecuteBatchAsync(
             Cis,
             DocumentKey.Compose(ci.TenantId, ci.Id),
-            [new BatchOperation.Replace(next.Id, next, ifMatch), new BatchOperation.Create(updated.Id, updated with { Sequence = next.Revision })],
+            [new BatchOperation.Replace(next.Id, next, ifMatch), new BatchOperation.Create(updated.Id, updated with { Sequence = next.Revision }), EventFor(next, "ci.updated")],
             cancellationToken);
+        await RelayEventsAsync(next, cancellationToken);
         return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), next, etags[0]);
+    }
+
+    private static BatchOperation EventFor(ConfigurationItem ci, string type) =>
+        Events.EventSequencer.PendingFor(
+            Events.EventSequencer.NewEvent(ci.TenantId, type, new Events.EventSubject("ci", ci.Id, null, ci.Revision), ci.Id, ci.UpdatedAt, ci),
+            ci.Revision,
+            ci.Id);
+
+    private async Task RelayEventsAsync(ConfigurationItem ci, CancellationToken cancellationToken)
+    {
+        if (events is not null)
+        {
+            await events.TryRelayAsync(Cis, DocumentKey.Compose(ci.TenantId, ci.Id), cancellationToken);
+        }
     }
 
     public Task<DocumentPage<ConfigurationItem>> QueryAsync(string tenantId, IReadOnlyList<QueryFilter> filters, QuerySort sort, int pageSize, string? continuation, CancellationToken cancellationToken) =>

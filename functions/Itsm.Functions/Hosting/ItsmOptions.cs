@@ -17,6 +17,8 @@ public sealed class ItsmOptions
 
     public PolicySettings Policies { get; set; } = new();
 
+    public EventSettings Events { get; set; } = new();
+
     /// <summary>The app's address as people reach it (links in prompts and replies); derived from the host when not set.</summary>
     public string? PublicBaseUrl { get; set; }
 
@@ -69,6 +71,13 @@ public sealed class ItsmOptions
         public TimeSpan MinuteLength { get; set; } = TimeSpan.FromMinutes(1);
     }
 
+    /// <summary>The event feed, webhooks and the Service Bus topic (<c>Itsm:Events:*</c>).</summary>
+    public sealed class EventSettings
+    {
+        /// <summary>How long the feed keeps an event after it was placed in the log; the purge timer deletes older ones.</summary>
+        public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+    }
+
     /// <summary>Checks the settings at start; the app refuses to start and names the bad setting.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -107,6 +116,11 @@ public sealed class ItsmOptions
         if (Policies.MinuteLength < TimeSpan.FromSeconds(1) || Policies.MinuteLength > TimeSpan.FromMinutes(1))
         {
             errors.Add("Itsm:Policies:MinuteLength must be between 00:00:01 and 00:01:00.");
+        }
+
+        if (Events.Retention < TimeSpan.FromHours(1) || Events.Retention > TimeSpan.FromDays(3650))
+        {
+            errors.Add("Itsm:Events:Retention must be between 01:00:00 (one hour) and 3650.00:00:00 (ten years).");
         }
 
         return errors;
