@@ -3,6 +3,7 @@ using Itsm.Functions.Changes;
 using Itsm.Functions.Cmdb;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Notifications;
+using Itsm.Functions.Reports;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
@@ -12,5 +13,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddReports();
 }

@@ -178,6 +178,9 @@ public sealed record Ticket
     /// <summary>The ticket's SLA and OLA clocks, moved by every write (see <c>Sla/SlaTracker</c>); read them through <c>/api/tickets/{id}/sla</c>.</summary>
     public IReadOnlyList<Sla.TicketSla> Sla { get; init; } = [];
 
+    /// <summary>What reports need from the ticket's past (reopens, group changes, approval waits), kept by every write (see <c>Reports/ReportMarks</c>).</summary>
+    public Reports.ReportMarks? Marks { get; init; }
+
     [JsonIgnore]
     public bool IsOpen => State is not (TicketState.Closed or TicketState.Cancelled or TicketState.Resolved);
 }
