@@ -6,6 +6,7 @@ using Itsm.Functions.Events;
 using Itsm.Functions.Intake;
 using Itsm.Functions.Kb;
 using Itsm.Functions.Notifications;
+using Itsm.Functions.Reports;
 using Itsm.Functions.Sla;
 using Itsm.Functions.Tickets;
 
@@ -15,5 +16,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb().AddEvents();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb().AddEvents().AddReports();
 }

@@ -184,6 +184,9 @@ public sealed record Ticket
     /// <summary>The fulfilment plan of a catalogue request and its tasks, moved by the catalogue's write rule (see <c>Catalog/Fulfilment.cs</c>).</summary>
     public Catalog.Fulfilment? Fulfilment { get; init; }
 
+    /// <summary>What reports need from the ticket's past (reopens, group changes, approval waits), kept by every write (see <c>Reports/ReportMarks</c>).</summary>
+    public Reports.ReportMarks? Marks { get; init; }
+
     [JsonIgnore]
     public bool IsOpen => State is not (TicketState.Closed or TicketState.Cancelled or TicketState.Resolved);
 }
