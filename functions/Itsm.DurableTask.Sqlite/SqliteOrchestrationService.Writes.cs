@@ -22,6 +22,24 @@ public sealed partial class SqliteOrchestrationService
         RETURNING next_visible_at;
         """;
 
+    private static readonly string DeliverToLiveInstance = $"""
+        INSERT INTO dt_inbox (instance_id, visible_at, message)
+        SELECT instance_id, $visible, $message FROM dt_instances
+        WHERE instance_id = $id
+            AND status NOT IN ({(int)OrchestrationStatus.Completed}, {(int)OrchestrationStatus.Failed}, {(int)OrchestrationStatus.Terminated}, {(int)OrchestrationStatus.Canceled})
+            AND ($execution IS NULL OR execution_id = $execution);
+        """;
+
+    private const int HistoryRowsPerInsert = 16;
+
+    private static readonly string[] EventParameters = Enumerable.Range(0, HistoryRowsPerInsert).Select(i => $"$e{i}").ToArray();
+
+    /// <summary><c>HistoryInserts[n]</c> inserts n events with consecutive sequence numbers from <c>$seq</c>.</summary>
+    private static readonly string[] HistoryInserts = Enumerable.Range(0, HistoryRowsPerInsert + 1)
+        .Select(n => n == 0 ? string.Empty : "INSERT INTO dt_history (instance_id, seq, execution_id, event) VALUES "
+            + string.Join(", ", Enumerable.Range(0, n).Select(i => $"($id, $seq + {i}, $execution, $e{i})")) + ";")
+        .ToArray();
+
     /// <summary>Everything a checkpoint writes, serialized before it reaches the writer.</summary>
     private sealed record Checkpoint(
         string InstanceId,
@@ -139,12 +157,7 @@ public sealed partial class SqliteOrchestrationService
             db.Command("DELETE FROM dt_history WHERE instance_id = $id;").With("$id", id).ExecuteNonQuery();
         }
 
-        var sequence = checkpoint.ReplaceHistory ? 0 : checkpoint.FirstSequence;
-        foreach (var json in checkpoint.NewHistory)
-        {
-            db.Command("INSERT INTO dt_history (instance_id, seq, execution_id, event) VALUES ($id, $seq, $execution, $event);")
-                .With("$id", id).With("$seq", sequence++).With("$execution", checkpoint.ExecutionId).With("$event", json).ExecuteNonQuery();
-        }
+        InsertHistory(db, id, checkpoint.ExecutionId, checkpoint.ReplaceHistory ? 0 : checkpoint.FirstSequence, checkpoint.NewHistory);
 
         foreach (var messageId in checkpoint.ConsumedMessageIds)
         {
@@ -181,6 +194,22 @@ public sealed partial class SqliteOrchestrationService
         return new WriteEffects(orchestrationWork, checkpoint.Activities.Count > 0, checkpoint.Update is { Terminal: true } ? [id] : []);
     }
 
+    /// <summary>The episode's new history events, up to <see cref="HistoryRowsPerInsert"/> rows per statement.</summary>
+    private static void InsertHistory(SqliteDb db, string instanceId, string executionId, int firstSequence, List<string> events)
+    {
+        for (var start = 0; start < events.Count; start += HistoryRowsPerInsert)
+        {
+            var rows = Math.Min(HistoryRowsPerInsert, events.Count - start);
+            var command = db.Command(HistoryInserts[rows]).With("$id", instanceId).With("$execution", executionId).With("$seq", firstSequence + start);
+            for (var i = 0; i < rows; i++)
+            {
+                command.With(EventParameters[i], events[start + i]);
+            }
+
+            command.ExecuteNonQuery();
+        }
+    }
+
     private static void InsertInbox(SqliteDb db, string instanceId, long visibleAt, string json) =>
         db.Command("INSERT INTO dt_inbox (instance_id, visible_at, message) VALUES ($id, $visible, $message);")
             .With("$id", instanceId).With("$visible", visibleAt).With("$message", json).ExecuteNonQuery();
@@ -199,30 +228,17 @@ public sealed partial class SqliteOrchestrationService
             return true;
         }
 
-        string? currentExecution = null;
-        var status = -1;
-        using (var reader = db.Command("SELECT status, execution_id FROM dt_instances WHERE instance_id = $id;").With("$id", instanceId).ExecuteReader())
-        {
-            if (reader.Read())
-            {
-                status = reader.GetInt32(0);
-                currentExecution = reader.GetString(1);
-            }
-        }
-
-        if (currentExecution is null || Ticks.IsTerminal((OrchestrationStatus)status))
-        {
-            return false;
-        }
-
-        var targetExecution = message.OrchestrationInstance.ExecutionId;
-        if (!string.IsNullOrEmpty(targetExecution) && targetExecution != currentExecution)
-        {
-            return false;
-        }
-
+        // One statement: the message goes in only if its instance exists, has not finished and runs the execution it names.
         var visibleAt = message.Event is TimerFiredEvent timer ? Ticks.Of(timer.FireAt) : now;
-        InsertInbox(db, instanceId, visibleAt, json);
+        var targetExecution = message.OrchestrationInstance.ExecutionId;
+        var delivered = db.Command(DeliverToLiveInstance)
+            .With("$id", instanceId).With("$visible", visibleAt).With("$message", json)
+            .With("$execution", string.IsNullOrEmpty(targetExecution) ? null : targetExecution).ExecuteNonQuery();
+        if (delivered == 0)
+        {
+            return false;
+        }
+
         db.Command(RecomputeNextVisible).With("$id", instanceId).ExecuteScalar();
         return true;
     }
