@@ -36,8 +36,12 @@ esac
 # The largest WAL seen while the load runs (sampled every second).
 ( max=0; while kill -0 $app 2>/dev/null; do s=$(stat -c %s "$work/itsm.db-wal" 2>/dev/null || echo 0); [ "$s" -gt "$max" ] && max=$s && echo "$max" >"$work/wal-max"; sleep 1; done ) &
 sampler=$!
+# The app's CPU time (user + system) over the load: per create it depends far less on other processes than latency does.
+cpu() { awk '{print $14 + $15}' "/proc/$app/stat"; }
+cpu_before=$(cpu)
 "$work/load/Itsm.LoadTest" --url "http://127.0.0.1:$port/api/tickets" --method POST --body "$body" \
   --header "Authorization: Bearer $token" "${mode[@]}" --duration "$duration" --warmup 3 | tee "$work/load.txt" || status=$?
+cpu_after=$(cpu)
 echo "largest WAL during the run: $(( $(cat "$work/wal-max" 2>/dev/null || echo 0) / 1048576 )) MiB"
 kill $sampler 2>/dev/null || true
 echo "database after the run: $(du -h "$work/itsm.db" | cut -f1), WAL $(du -h "$work/itsm.db-wal" 2>/dev/null | cut -f1 || echo 0)"
@@ -46,6 +50,8 @@ for table in doc_tickets doc_counters; do echo "$table rows: $(sqlite3 "$work/it
 acknowledged=$(sed -n 's/^acknowledged=//p' "$work/load.txt")
 stored=$(sqlite3 "$work/itsm.db" "SELECT count(*) FROM doc_tickets WHERE json_extract(body, '$.docType') = 'ticket'" 2>/dev/null || echo '?')
 echo "tickets acknowledged (201): $acknowledged, tickets in the database: $stored"
+ticks=$(getconf CLK_TCK)
+echo "app CPU during the load: $(( (cpu_after - cpu_before) * 1000 / ticks )) ms, $(( (cpu_after - cpu_before) * 1000000 / ticks / (acknowledged > 0 ? acknowledged : 1) )) us per acknowledged create (warm-up included)"
 if [ -n "$acknowledged" ] && [ "$stored" != "?" ] && [ "$stored" -lt "$acknowledged" ]; then echo "LOST WRITES"; status=3; fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "${status:-0}"
