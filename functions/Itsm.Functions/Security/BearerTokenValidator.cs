@@ -179,8 +179,11 @@ public sealed class BearerTokenValidator
     /// The <c>groups</c> claim (Entra security group object ids, when the app registration emits them). A token whose
     /// groups did not fit (Entra's overage: <c>_claim_names</c> instead of the list) carries none here.
     /// </summary>
-    private static IReadOnlySet<string> Groups(JsonWebToken jwt) =>
-        jwt.Claims.Where(c => c.Type == "groups" && c.Value.Length is > 0 and <= 100).Select(c => c.Value).Take(500).ToHashSet(StringComparer.OrdinalIgnoreCase);
+    private static IReadOnlySet<string> Groups(JsonWebToken jwt)
+    {
+        var groups = jwt.Claims.Where(c => c.Type == "groups" && c.Value.Length is > 0 and <= 100).Select(c => c.Value).Take(500).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return groups.Count == 0 ? CallerPrincipal.NoGroups : groups;
+    }
 
     private static string? Claim(JsonWebToken jwt, string type) =>
         jwt.TryGetPayloadValue<string>(type, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;

@@ -16,7 +16,8 @@ public sealed record CallerPrincipal(string TenantId, string UserId, string? Nam
     /// </summary>
     public IReadOnlySet<string> Groups { get; init; } = NoGroups;
 
-    private static readonly IReadOnlySet<string> NoGroups = new HashSet<string>();
+    /// <summary>The one empty group set, so that callers without groups compare equal (a record compares sets by reference).</summary>
+    public static readonly IReadOnlySet<string> NoGroups = new HashSet<string>();
 }
 
 /// <summary>The app roles of the Entra app registration. A token without any of them is a requester.</summary>

@@ -104,6 +104,37 @@ public class CatalogApiTests
     }
 
     [Fact]
+    public async Task A_retried_order_with_the_same_Idempotency_Key_raises_one_request_and_two_admins_cannot_both_save_the_next_version()
+    {
+        await using var h = await StartAsync();
+        await h.PutItemAsync("laptop", Laptop);
+
+        async Task<HttpResponseMessage> OrderOnceAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/catalog/items/laptop/orders") { Content = ApprovalHarness.Json("""{"variables":{"model":"std"}}""") };
+            request.Headers.Add("Idempotency-Key", "order-7f3a");
+            return await h.Requester("rita").SendAsync(request);
+        }
+
+        var first = await OrderOnceAsync();
+        var retry = await OrderOnceAsync();
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(
+            (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString(),
+            (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        Assert.Single((await h.H.Agent.GetFromJsonAsync<JsonElement>("/api/tickets?type=ServiceRequest")).GetProperty("items").EnumerateArray());
+
+        // Both read version 1; whoever saves second is told to read again, and version 2 is the first one's.
+        var saves = await Task.WhenAll(
+            h.PutItemRawAsync("laptop", Laptop.Replace("A standard laptop.", "First.", StringComparison.Ordinal), "\"1\""),
+            h.PutItemRawAsync("laptop", Laptop.Replace("A standard laptop.", "Second.", StringComparison.Ordinal), "\"1\""));
+        Assert.Single(saves, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Single(saves, r => r.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.PreconditionFailed);
+        var current = await h.Admin.GetFromJsonAsync<JsonElement>("/api/catalog/items/laptop");
+        Assert.Equal(2, current.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
     public async Task A_bad_item_definition_is_refused_with_each_field_and_only_admins_maintain_the_catalogue()
     {
         await using var h = await StartAsync();

@@ -89,6 +89,12 @@ public class CatalogFulfilmentTests
         await using var h = await StartAsync();
         var id = (await h.OrderAsync(h.Requester("rita"), "new-starter", """{"variables":{"phone":"yes"}}""")).GetProperty("id").GetString()!;
 
+        // Another tenant's agent neither sees its tasks nor works them.
+        var outsider = h.H.App.As("fay", "fabrikam", AppRoles.Agent);
+        Assert.Empty((await outsider.GetFromJsonAsync<JsonElement>("/api/catalog/tasks")).GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await outsider.PostAsync($"/api/catalog/requests/{id}/tasks/account/start", ApprovalHarness.Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await h.Requester("rita").PostAsync($"/api/catalog/requests/{id}/tasks/account/start", ApprovalHarness.Json("{}"))).StatusCode);
+
         // An agent cancels it (a requester may cancel only before work starts, and fulfilment starts at once).
         var cancel = await h.H.Agent.PostAsync($"/api/tickets/{id}/actions/cancel", ApprovalHarness.Json("""{"reason":"The starter declined the offer."}"""));
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
