@@ -5,6 +5,7 @@ using Itsm.Functions.Intake;
 using Itsm.Functions.Kb;
 using Itsm.Functions.Notifications;
 using Itsm.Functions.Sla;
+using Itsm.Functions.Surveys;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions;
@@ -13,5 +14,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddKb();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddKb().AddSurveys();
 }
