@@ -110,6 +110,70 @@ param grantDeployerDataAccess bool = true
 @description('Containers of the `itsm` Cosmos DB database; keep in step with the Cosmos adapter (a test compares them).')
 param cosmosContainers cosmosContainerType[] = [
   {
+    name: 'surveys'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/state/?' }
+        { path: '/ticketType/?' }
+        { path: '/agent/id/?' }
+        { path: '/group/?' }
+        { path: '/service/?' }
+        { path: '/invitedAt/?' }
+        { path: '/remindAt/?' }
+        { path: '/expiresAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/state', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/ticketType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/agent/id', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/group', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/service', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/invitedAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/remindAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/expiresAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
+  {
     name: 'tickets'
     partitionKeyPaths: [
       '/tenantId'

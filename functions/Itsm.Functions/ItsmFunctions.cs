@@ -8,6 +8,7 @@ using Itsm.Functions.Kb;
 using Itsm.Functions.Notifications;
 using Itsm.Functions.Reports;
 using Itsm.Functions.Sla;
+using Itsm.Functions.Surveys;
 using Itsm.Functions.Tickets;
 
 namespace Itsm.Functions;
@@ -16,5 +17,5 @@ namespace Itsm.Functions;
 public static class ItsmFunctions
 {
     public static IServiceCollection AddItsmFeatures(this IServiceCollection services) =>
-        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb().AddEvents().AddReports();
+        services.AddIntake().AddTickets().AddSla().AddCmdb().AddNotifications().AddChanges().AddApprovals().AddCatalog().AddKb().AddEvents().AddReports().AddSurveys();
 }
