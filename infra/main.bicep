@@ -503,6 +503,56 @@ param cosmosContainers cosmosContainerType[] = [
       ]
     }
   }
+  {
+    // Webhook subscriptions and their deliveries, per tenant (docs/events.md).
+    name: 'webhooks'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/subscriptionId/?' }
+        { path: '/status/?' }
+        { path: '/position/?' }
+        { path: '/nextAttemptAt/?' }
+        { path: '/createdAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/subscriptionId', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/status', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/position', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/nextAttemptAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
 ]
 
 var abbrs = loadJsonContent('abbreviations.json')

@@ -107,6 +107,7 @@ public static class EventFeature
     public static IServiceCollection AddEvents(this IServiceCollection services)
     {
         services.AddSingleton<EventLog>().AddSingleton<EventSequencer>().AddSingleton<TicketEvents>();
+        services.AddSingleton<WebhookStore>().AddSingleton<WebhookDispatcher>();
         services.AddSingleton<Tickets.ITicketWriteRule>(sp => sp.GetRequiredService<TicketEvents>());
         services.AddSingleton<Tickets.ITicketFollowUpHandler>(sp => sp.GetRequiredService<TicketEvents>());
         return services;
