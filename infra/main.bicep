@@ -675,6 +675,8 @@ module api 'app/api.bicep' = {
     apiClientId: apiClientId
     apiAudience: effectiveAudience
     keyVaultUri: keyVault.outputs.uri
+    serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    serviceBusTopic: serviceBus.outputs.topicName
     directoryManagers: directoryManagers
     directoryGroups: directoryGroups
   }
@@ -694,6 +696,7 @@ output SERVICE_API_NAME string = api.outputs.name
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_COSMOS_DATABASE_NAME string = cosmosDatabaseName
 output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_SERVICEBUS_TOPIC string = serviceBus.outputs.topicName
 output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
 output INTAKE_QUEUE_NAME string = storage.outputs.intakeQueueName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

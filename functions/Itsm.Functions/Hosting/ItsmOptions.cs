@@ -78,6 +78,20 @@ public sealed class ItsmOptions
         public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
         public WebhookSettings Webhooks { get; set; } = new();
+
+        public ServiceBusSettings ServiceBus { get; set; } = new();
+    }
+
+    /// <summary>The Service Bus topic the feed is published to; off while <see cref="FullyQualifiedNamespace"/> is empty.</summary>
+    public sealed class ServiceBusSettings
+    {
+        /// <summary>The namespace's host name, e.g. <c>sb-abc.servicebus.windows.net</c>.</summary>
+        public string? FullyQualifiedNamespace { get; set; }
+
+        public string Topic { get; set; } = "itsm-events";
+
+        /// <summary>Client id of the user-assigned managed identity; when empty, <c>DefaultAzureCredential</c> is used.</summary>
+        public string? ManagedIdentityClientId { get; set; }
     }
 
     public sealed class WebhookSettings
