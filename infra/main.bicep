@@ -702,6 +702,56 @@ param cosmosContainers cosmosContainerType[] = [
       ]
     }
   }
+  {
+    // Webhook subscriptions and their deliveries, per tenant (docs/events.md).
+    name: 'webhooks'
+    partitionKeyPaths: [
+      '/tenantId'
+    ]
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [
+        { path: '/id/?' }
+        { path: '/tenantId/?' }
+        { path: '/docType/?' }
+        { path: '/subscriptionId/?' }
+        { path: '/status/?' }
+        { path: '/position/?' }
+        { path: '/nextAttemptAt/?' }
+        { path: '/createdAt/?' }
+      ]
+      excludedPaths: [
+        { path: '/*' }
+      ]
+      compositeIndexes: [
+        [
+          { path: '/docType', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/subscriptionId', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/status', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/position', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/nextAttemptAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/createdAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+      ]
+    }
+  }
 ]
 
 var abbrs = loadJsonContent('abbreviations.json')
@@ -824,6 +874,8 @@ module api 'app/api.bicep' = {
     apiClientId: apiClientId
     apiAudience: effectiveAudience
     keyVaultUri: keyVault.outputs.uri
+    serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    serviceBusTopic: serviceBus.outputs.topicName
     directoryManagers: directoryManagers
     directoryGroups: directoryGroups
   }
@@ -843,6 +895,7 @@ output SERVICE_API_NAME string = api.outputs.name
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_COSMOS_DATABASE_NAME string = cosmosDatabaseName
 output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_SERVICEBUS_TOPIC string = serviceBus.outputs.topicName
 output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
 output INTAKE_QUEUE_NAME string = storage.outputs.intakeQueueName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

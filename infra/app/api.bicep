@@ -44,6 +44,12 @@ param apiAudience string
 @description('URI of the Key Vault holding the app\'s secrets (ends with a slash).')
 param keyVaultUri string
 
+@description('Host name of the Service Bus namespace the event feed is published to.')
+param serviceBusNamespace string
+
+@description('The topic of the event feed.')
+param serviceBusTopic string
+
 @description('Approvers from Entra ID through Graph: requesters\' managers (needs User.Read.All).')
 param directoryManagers bool = false
 
@@ -88,6 +94,11 @@ var appSettings = {
   // hand, because this deployment replaces the app's settings.
   Itsm__Graph__DirectoryManagers: directoryManagers ? 'true' : 'false'
   Itsm__Graph__DirectoryGroups: directoryGroups ? 'true' : 'false'
+
+  // The event feed's Service Bus topic (Azure Service Bus Data Sender for the identity: rbac.bicep).
+  Itsm__Events__ServiceBus__FullyQualifiedNamespace: serviceBusNamespace
+  Itsm__Events__ServiceBus__Topic: serviceBusTopic
+  Itsm__Events__ServiceBus__ManagedIdentityClientId: identityClientId
 
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity from this.
   AZURE_CLIENT_ID: identityClientId

@@ -5,6 +5,9 @@ param name string
 param location string = resourceGroup().location
 param tags object = {}
 
+@description('The topic the app publishes its event feed to (docs/events.md); subscribers add their own subscriptions, session-enabled for per-ticket order.')
+param topicName string = 'itsm-events'
+
 module namespace 'br/public:avm/res/service-bus/namespace:0.17.0' = {
   name: 'servicebusnamespace'
   params: {
@@ -21,6 +24,16 @@ module namespace 'br/public:avm/res/service-bus/namespace:0.17.0' = {
     publicNetworkAccess: 'Enabled'
     // No shared access policies at all (the module adds RootManageSharedAccessKey by default).
     authorizationRules: []
+    // The event feed: message id = event id, so a resend after an outage is dropped within the window.
+    topics: [
+      {
+        name: topicName
+        requiresDuplicateDetection: true
+        duplicateDetectionHistoryTimeWindow: 'PT1H'
+        supportOrdering: true
+        defaultMessageTimeToLive: 'P14D'
+      }
+    ]
   }
 }
 
@@ -28,3 +41,4 @@ output name string = namespace.outputs.name
 output resourceId string = namespace.outputs.resourceId
 // Public Azure cloud host name, the form ServiceBusConnection__fullyQualifiedNamespace expects.
 output fullyQualifiedNamespace string = '${namespace.outputs.name}.servicebus.windows.net'
+output topicName string = topicName

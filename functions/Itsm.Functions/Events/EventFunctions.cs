@@ -2,11 +2,12 @@ using System.Globalization;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Itsm.Functions.Events;
 
 /// <summary>The event feed <c>GET /api/events</c>, the sequencer's sweep and the retention purge.</summary>
-public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, EventLog log, ItsmOptions options, TimeProvider time, ILogger<EventFunctions> logger)
+public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, EventLog log, TopicPublisher publisher, ItsmOptions options, TimeProvider time, ILogger<EventFunctions> logger)
 {
     public const int MaxLimit = 500;
     public const int DefaultLimit = 100;
@@ -35,6 +36,22 @@ public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, 
         if (deleted > 0)
         {
             logger.LogInformation("Deleted {Count} events past the feed's retention.", deleted);
+        }
+    }
+
+    /// <summary>Publishes the feed to the Service Bus topic, when one is configured.</summary>
+    [Function("Events_TopicPublish")]
+    public async Task EventsTopicPublish([TimerTrigger("*/10 * * * * *")] TimerInfo timer, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(options.Events.ServiceBus.FullyQualifiedNamespace))
+        {
+            return;
+        }
+
+        var published = await publisher.RunAsync(cancellationToken);
+        if (published > 0)
+        {
+            logger.LogInformation("Published {Count} events to the Service Bus topic.", published);
         }
     }
 
@@ -107,6 +124,11 @@ public static class EventFeature
     public static IServiceCollection AddEvents(this IServiceCollection services)
     {
         services.AddSingleton<EventLog>().AddSingleton<EventSequencer>().AddSingleton<TicketEvents>();
+        services.AddSingleton<WebhookStore>().AddSingleton<WebhookDispatcher>().AddSingleton<TopicPublisher>();
+        services.TryAddSingleton<IEventTopicSender>(sp =>
+            sp.GetRequiredService<ItsmOptions>().Events.ServiceBus is { FullyQualifiedNamespace: { Length: > 0 } } settings
+                ? new ServiceBusTopicSender(settings)
+                : new NoTopicSender());
         services.AddSingleton<Tickets.ITicketWriteRule>(sp => sp.GetRequiredService<TicketEvents>());
         services.AddSingleton<Tickets.ITicketFollowUpHandler>(sp => sp.GetRequiredService<TicketEvents>());
         return services;

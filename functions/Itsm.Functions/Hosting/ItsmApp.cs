@@ -115,6 +115,11 @@ public static class ItsmApp
             errors.Add("Itsm:Policies:MinuteLength shortens every SLA target and approval timeout: it is for tests and demos with dev tokens, not for an app that accepts Entra ID tokens.");
         }
 
+        if (options.Events.Webhooks.AllowLocalTargets && AuthOptions.Bind(configuration, underFunctionsHost).Mode == AuthMode.Entra)
+        {
+            errors.Add("Itsm:Events:Webhooks:AllowLocalTargets lets webhooks reach http and internal addresses: it is for development with dev tokens, not for an app that accepts Entra ID tokens.");
+        }
+
         if (errors.Count > 0)
         {
             throw new InvalidSettingsException(errors);

@@ -76,6 +76,42 @@ public sealed class ItsmOptions
     {
         /// <summary>How long the feed keeps an event after it was placed in the log; the purge timer deletes older ones.</summary>
         public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+        public WebhookSettings Webhooks { get; set; } = new();
+
+        public ServiceBusSettings ServiceBus { get; set; } = new();
+    }
+
+    /// <summary>The Service Bus topic the feed is published to; off while <see cref="FullyQualifiedNamespace"/> is empty.</summary>
+    public sealed class ServiceBusSettings
+    {
+        /// <summary>The namespace's host name, e.g. <c>sb-abc.servicebus.windows.net</c>.</summary>
+        public string? FullyQualifiedNamespace { get; set; }
+
+        public string Topic { get; set; } = "itsm-events";
+
+        /// <summary>Client id of the user-assigned managed identity; when empty, <c>DefaultAzureCredential</c> is used.</summary>
+        public string? ManagedIdentityClientId { get; set; }
+    }
+
+    public sealed class WebhookSettings
+    {
+        /// <summary>Attempts of one delivery before it is marked failed (it can still be redelivered by hand).</summary>
+        public int MaxAttempts { get; set; } = 8;
+
+        /// <summary>Wait after the first failed attempt; doubled after each further one, up to <see cref="MaxBackoff"/>.</summary>
+        public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+        public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromHours(1);
+
+        /// <summary>How long one delivery may take before it counts as failed (a slow subscriber holds up only itself).</summary>
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Subscriptions delivered to at the same time.</summary>
+        public int MaxConcurrentSubscriptions { get; set; } = 8;
+
+        /// <summary>Development and tests only: allows http and loopback or private targets. Refused with Entra ID tokens.</summary>
+        public bool AllowLocalTargets { get; set; }
     }
 
     /// <summary>Checks the settings at start; the app refuses to start and names the bad setting.</summary>
@@ -121,6 +157,26 @@ public sealed class ItsmOptions
         if (Events.Retention < TimeSpan.FromHours(1) || Events.Retention > TimeSpan.FromDays(3650))
         {
             errors.Add("Itsm:Events:Retention must be between 01:00:00 (one hour) and 3650.00:00:00 (ten years).");
+        }
+
+        if (Events.Webhooks.MaxAttempts is < 1 or > 50)
+        {
+            errors.Add("Itsm:Events:Webhooks:MaxAttempts must be between 1 and 50.");
+        }
+
+        if (Events.Webhooks.InitialBackoff < TimeSpan.FromSeconds(1) || Events.Webhooks.MaxBackoff < Events.Webhooks.InitialBackoff)
+        {
+            errors.Add("Itsm:Events:Webhooks:InitialBackoff must be at least one second and MaxBackoff at least InitialBackoff.");
+        }
+
+        if (Events.Webhooks.Timeout < TimeSpan.FromMilliseconds(100) || Events.Webhooks.Timeout > TimeSpan.FromMinutes(2))
+        {
+            errors.Add("Itsm:Events:Webhooks:Timeout must be between 00:00:00.1 and 00:02:00.");
+        }
+
+        if (Events.Webhooks.MaxConcurrentSubscriptions is < 1 or > 256)
+        {
+            errors.Add("Itsm:Events:Webhooks:MaxConcurrentSubscriptions must be between 1 and 256.");
         }
 
         return errors;
