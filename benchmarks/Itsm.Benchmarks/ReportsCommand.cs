@@ -125,7 +125,11 @@ internal static class ReportsCommand
         {
             if (batch.Count >= 100 || (force && batch.Count > 0))
             {
-                await store.ExecuteBatchAsync(ReportStore.Reports, Tenant, batch);
+                foreach (var chunk in batch.Chunk(100))
+                {
+                    await store.ExecuteBatchAsync(ReportStore.Reports, Tenant, chunk);
+                }
+
                 written += batch.Count;
                 batch.Clear();
             }
