@@ -10,6 +10,7 @@ return args switch
     ["cmdb", .. var rest] => await CmdbBenchCommand.RunAsync(rest),
     ["intake", .. var rest] => await IntakeCommand.RunAsync(rest),
     ["durable-chain", .. var rest] => await DurableChainCommand.RunAsync(rest),
+    ["reports", .. var rest] => await ReportsCommand.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

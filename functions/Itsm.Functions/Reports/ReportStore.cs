@@ -82,9 +82,10 @@ public sealed class ReportsRebuildingException(string tenantId) : Exception($"Th
 /// <summary>
 /// The <c>reports</c> container, partitioned by <c>/tenantId</c>: a tenant's slices (counters per day and dimension
 /// value), the facts of its tickets and its state. One partition per tenant, so a ticket's counting is one
-/// transaction over its fact, the slices it moves and the state.
+/// transaction over its fact, the slices it moves and the state. It reads tickets straight from the store (not through
+/// <see cref="TicketStore"/>, which depends on the follow-up sources, this feature among them).
 /// </summary>
-public sealed class ReportStore(IDocumentStore store, TicketStore tickets, SlaSettings sla, TimeProvider time, ILogger<ReportStore> logger)
+public sealed class ReportStore(IDocumentStore store, SlaSettings sla, TimeProvider time, ILogger<ReportStore> logger)
 {
     public static readonly ContainerDefinition Reports = new(
         "reports",
@@ -139,7 +140,7 @@ public sealed class ReportStore(IDocumentStore store, TicketStore tickets, SlaSe
     {
         for (var attempt = 1; ; attempt++)
         {
-            var stored = await tickets.ReadAsync(tenantId, ticketId, cancellationToken);
+            var stored = await store.ReadAsync<Ticket>(TicketStore.Tickets, TicketStore.KeyOf(tenantId, ticketId), cancellationToken);
             if (stored is null)
             {
                 return;
@@ -250,7 +251,10 @@ public sealed class ReportStore(IDocumentStore store, TicketStore tickets, SlaSe
         string? continuation = null;
         do
         {
-            var page = await tickets.QueryTicketsAsync(tenantId, [], new QuerySort("createdAt", Descending: false), DocumentStoreSupport.MaxPageSize, continuation, cancellationToken);
+            var page = await store.QueryAsync<Ticket>(
+                TicketStore.Tickets,
+                new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, Ticket.DocumentType)], new QuerySort("createdAt", Descending: false), DocumentStoreSupport.MaxPageSize, continuation),
+                cancellationToken);
             foreach (var item in page.Items)
             {
                 var ticket = item.Document;
