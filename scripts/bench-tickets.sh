@@ -22,7 +22,9 @@ export Itsm__Sqlite__Path="$work/itsm.db"
 # The dev signing key is created next to the database on first use; the app reads the same file.
 token=$("$work/app/Itsm.Functions" token mint --user bench --tenant bench --roles Itsm.Agent 2>/dev/null)
 
-Itsm__Standalone__Urls="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
+# The checkpointer's log lines are counted at the end.
+env Itsm__Standalone__Urls="http://127.0.0.1:$port" Logging__LogLevel__Default=Warning \
+  "Logging__LogLevel__Itsm.Functions.Storage.Sqlite.SqliteWalCheckpointer=Information" \
   "$work/app/Itsm.Functions" >"$work/app.log" 2>&1 &
 app=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
@@ -53,5 +55,6 @@ echo "tickets acknowledged (201): $acknowledged, tickets in the database: $store
 ticks=$(getconf CLK_TCK)
 echo "app CPU during the load: $(( (cpu_after - cpu_before) * 1000 / ticks )) ms, $(( (cpu_after - cpu_before) * 1000000 / ticks / (acknowledged > 0 ? acknowledged : 1) )) us per acknowledged create (warm-up included)"
 if [ -n "$acknowledged" ] && [ "$stored" != "?" ] && [ "$stored" -lt "$acknowledged" ]; then echo "LOST WRITES"; status=3; fi
+echo "WAL checkpoints during the run: $(grep -c 'checkpointed and truncated' "$work/app.log" || true) truncated, $(grep -c 'deferred' "$work/app.log" || true) deferred"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "${status:-0}"

@@ -10,7 +10,8 @@ namespace Itsm.Functions.Storage.Sqlite;
 /// pages back), then a TRUNCATE checkpoint while the app's new connections wait
 /// (<see cref="SqliteDatabase.HoldNewConnectionsAsync{T}"/>): the transactions already running finish within
 /// milliseconds, no new one starts before it, so it gets the locks it needs, copies the rest and empties the log.
-/// Connections wait for at most <see cref="BusyTimeout"/>; if a long reader keeps the log busy that long, the
+/// Connections wait for at most <see cref="BusyTimeout"/> (5 s: on a machine starved of CPU a running transaction can take
+/// seconds); if a long reader keeps the log busy that long, the
 /// checkpoint gives up and tries again next time. A checkpoint only copies committed pages into the database file, so
 /// no acknowledged write is lost.
 /// </summary>
@@ -20,7 +21,7 @@ public sealed class SqliteWalCheckpointer(SqliteDatabase database, TimeProvider 
 
     public const long ThresholdBytes = 64L << 20;
 
-    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
 
     public string WalPath => database.Path + "-wal";
 
@@ -51,7 +52,7 @@ public sealed class SqliteWalCheckpointer(SqliteDatabase database, TimeProvider 
             cancellationToken);
         if (busy)
         {
-            logger.LogDebug("WAL checkpoint of {Path} deferred: a reader or writer kept it busy ({Bytes} bytes).", database.Path, size);
+            logger.LogInformation("WAL checkpoint of {Path} deferred: a reader or writer kept it busy ({Bytes} bytes).", database.Path, size);
         }
         else
         {
