@@ -24,7 +24,7 @@ public partial class RouteFuzzTests
 
     private static readonly FunctionDescriptor[] Routes = [.. FunctionIndex.ForApp().OfKind(TriggerKind.Http)];
 
-    private static readonly string[] HtmlRoutes = ["approval-page", "ticket-page"];
+    private static readonly string[] HtmlRoutes = ["approval-page", "ticket-page", "survey-page"];
 
     private static readonly string[] JunkSegments =
     [
