@@ -520,7 +520,7 @@ public sealed class KbService(KbStore store, IKbSearchIndex search, TicketStore 
             Category = body.IsExplicitNull("category") ? null : category ?? article.Category,
             Audience = audience ?? article.Audience,
             Owner = owner is null ? article.Owner : new PersonRef(owner, null, owner.Contains('@', StringComparison.Ordinal) ? owner : null),
-            ReviewAt = body.IsExplicitNull("reviewAt") ? null : reviewAt ?? article.ReviewAt,
+            ReviewAt = body.IsExplicitNull("reviewAt") ? null : reviewAt?.ToUniversalTime() ?? article.ReviewAt,
             Tickets = linkedTickets ?? article.Tickets,
             Problems = problems ?? article.Problems,
             Cis = cis ?? article.Cis,

@@ -134,7 +134,7 @@ public sealed class SurveyFunctions(HttpEndpoint http)
 
             if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value))
             {
-                return value;
+                return value.ToUniversalTime();
             }
 
             errors[name] = ["must be an ISO 8601 instant, e.g. 2026-03-01T00:00:00Z."];
