@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Itsm.Functions.Events;
 
 /// <summary>The event feed <c>GET /api/events</c>, the sequencer's sweep and the retention purge.</summary>
-public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, EventLog log, TopicPublisher publisher, ItsmOptions options, TimeProvider time, ILogger<EventFunctions> logger)
+public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, EventLog log, TopicPublisher publisher, WebhookStore webhooks, ItsmOptions options, TimeProvider time, ILogger<EventFunctions> logger)
 {
     public const int MaxLimit = 500;
     public const int DefaultLimit = 100;
@@ -28,14 +28,16 @@ public sealed class EventFunctions(HttpEndpoint http, EventSequencer sequencer, 
         }
     }
 
-    /// <summary>Deletes events older than <c>Itsm:Events:Retention</c>.</summary>
+    /// <summary>Deletes events, and finished webhook deliveries, older than <c>Itsm:Events:Retention</c>.</summary>
     [Function("Events_Purge")]
     public async Task EventsPurge([TimerTrigger("0 17 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
     {
-        var deleted = await log.PurgeAsync(time.GetUtcNow() - options.Events.Retention, 10_000, cancellationToken);
-        if (deleted > 0)
+        var cutoff = time.GetUtcNow() - options.Events.Retention;
+        var deleted = await log.PurgeAsync(cutoff, 10_000, cancellationToken);
+        var deliveries = await webhooks.PurgeDeliveriesAsync(cutoff, 10_000, cancellationToken);
+        if (deleted + deliveries > 0)
         {
-            logger.LogInformation("Deleted {Count} events past the feed's retention.", deleted);
+            logger.LogInformation("Deleted {Count} events and {Deliveries} finished webhook deliveries past the retention.", deleted, deliveries);
         }
     }
 

@@ -39,8 +39,26 @@ public sealed class EventLog(IDocumentStore store, TimeProvider time)
 
     private const int MaxAttempts = 100;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+
     /// <summary>Places an event at the tenant's next position; when it is in the log already, returns it as stored.</summary>
     public async Task<FeedEvent> AppendAsync(FeedEvent pending, CancellationToken cancellationToken)
+    {
+        // One placing per tenant at a time in this process: concurrent writers would only lose the head's ETag race
+        // and retry. Other instances still race through the ETag, which keeps positions right.
+        var gate = _gates.GetOrAdd(pending.TenantId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await PlaceAsync(pending, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<FeedEvent> PlaceAsync(FeedEvent pending, CancellationToken cancellationToken)
     {
         var headKey = new DocumentKey(pending.TenantId, EventLogHead.HeadId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)

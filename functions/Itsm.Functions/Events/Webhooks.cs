@@ -145,6 +145,38 @@ public sealed class WebhookStore(IDocumentStore store)
         return store.QueryAsync<WebhookDelivery>(Webhooks, new DocumentQuery(tenantId, filters, new QuerySort("position", newestFirst), pageSize, continuation), cancellationToken);
     }
 
+    /// <summary>Deletes finished (succeeded or failed) deliveries made before <paramref name="cutoff"/>, in every tenant; pending ones stay.</summary>
+    public async Task<int> PurgeDeliveriesAsync(DateTimeOffset cutoff, int max, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        while (deleted < max)
+        {
+            var page = await store.QueryAsync<WebhookDelivery>(
+                Webhooks,
+                new DocumentQuery(
+                    null,
+                    [
+                        new QueryFilter("docType", FilterOperator.Equals, WebhookDelivery.DocumentType),
+                        new QueryFilter("status", FilterOperator.In, new[] { nameof(DeliveryStatus.Succeeded), nameof(DeliveryStatus.Failed) }),
+                        new QueryFilter("createdAt", FilterOperator.LessThan, cutoff),
+                    ],
+                    null,
+                    Math.Min(500, max - deleted)),
+                cancellationToken);
+            if (page.Items.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var item in page.Items)
+            {
+                deleted += await store.DeleteAsync(Webhooks, item.Key, null, cancellationToken) ? 1 : 0;
+            }
+        }
+
+        return deleted;
+    }
+
     public Task<StoredDocument<WebhookDelivery>?> ReadDeliveryAsync(string tenantId, string id, CancellationToken cancellationToken) =>
         store.ReadAsync<WebhookDelivery>(Webhooks, new DocumentKey(tenantId, id), cancellationToken);
 

@@ -148,4 +148,28 @@ public class WebhookApiTests
         Assert.Equal("Written, never delivered", JsonDocument.Parse(request.Body).RootElement.GetProperty("data").GetProperty("title").GetString());
         Assert.StartsWith(id, request.Headers["Itsm-Webhook-Id"], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_retention_purge_deletes_finished_deliveries_and_keeps_pending_ones()
+    {
+        await using var up = await WebhookReceiver.StartAsync();
+        await using var down = await WebhookReceiver.StartAsync();
+        down.Status = 503;
+        var settings = new Dictionary<string, string?>(LocalTargets) { ["Itsm:Events:Retention"] = "1.00:00:00", ["Itsm:Events:Webhooks:MaxAttempts"] = "50" };
+        await using var app = await StandaloneApp.StartAsync(settings: settings);
+        var admin = app.As("root", "contoso", AppRoles.Admin);
+        var (upId, _) = await SubscribeAsync(admin, up.Url());
+        var (downId, _) = await SubscribeAsync(admin, down.Url());
+        await BodyAsync(await admin.PostAsync("/api/cis", Json("""{"class":"server","name":"web-01"}""")));
+        await app.Services.GetRequiredService<WebhookDispatcher>().RunAsync(CancellationToken.None);
+
+        app.Clock.Advance(TimeSpan.FromDays(2));
+        await ActivatorUtilities.CreateInstance<EventFunctions>(app.Services).EventsPurge(null!, CancellationToken.None);
+        var later = app.As("root", "contoso", AppRoles.Admin);
+        var upDeliveries = await BodyAsync(await later.GetAsync($"/api/webhooks/{upId}/deliveries"));
+        var downDeliveries = await BodyAsync(await later.GetAsync($"/api/webhooks/{downId}/deliveries"));
+
+        Assert.Empty(upDeliveries.GetProperty("items").EnumerateArray());
+        Assert.Equal("Pending", Assert.Single(downDeliveries.GetProperty("items").EnumerateArray()).GetProperty("status").GetString());
+    }
 }
