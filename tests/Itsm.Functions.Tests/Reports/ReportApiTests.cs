@@ -78,6 +78,15 @@ public class ReportApiTests
         var mtta = await BodyAsync(await agent.GetAsync($"/api/reports/mtta?{Range}&by=group"));
         Assert.Equal(30, RowOf(mtta, "Network").GetProperty("mttaMinutes").GetDouble());
 
+        // A range over whole months reads the months' roll-ups (and the days of the months it cuts): same figures.
+        foreach (var wide in new[] { "from=2026-02-15&to=2026-04-30", "from=2026-03-01&to=2026-03-31", "from=2026-01-01&to=2026-05-03" })
+        {
+            Assert.Equal(30, RowOf(await BodyAsync(await agent.GetAsync($"/api/reports/mtta?{wide}&by=group")), "Network").GetProperty("mttaMinutes").GetDouble());
+            Assert.Equal(50, RowOf(await BodyAsync(await agent.GetAsync($"/api/reports/reopen-rate?{wide}&by=all")), "all").GetProperty("reopenRate").GetDouble());
+            var byPriority = await BodyAsync(await agent.GetAsync($"/api/reports/volume?{wide}&by=priority"));
+            Assert.Equal(3, byPriority.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("values").GetProperty("created").GetDouble()));
+        }
+
         var backlog = await BodyAsync(await agent.GetAsync($"/api/reports/backlog?{Range}&by=group"));
         Assert.Equal(1, RowOf(backlog, "<b>Desk & Co</b>").GetProperty("open").GetDouble());
         Assert.Equal(1, RowOf(backlog, "<b>Desk & Co</b>").GetProperty("age1to3d").GetDouble());
