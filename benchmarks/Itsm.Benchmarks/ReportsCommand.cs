@@ -135,8 +135,23 @@ internal static class ReportsCommand
             }
         }
 
+        var months = new Dictionary<SliceKey, SortedDictionary<string, long>>();
         void Add(SliceKey key, SortedDictionary<string, long> values)
         {
+            if (key.Bucket.Length == 10)
+            {
+                var month = key with { Bucket = key.Bucket[..7] };
+                if (!months.TryGetValue(month, out var total))
+                {
+                    months[month] = total = new SortedDictionary<string, long>(StringComparer.Ordinal);
+                }
+
+                foreach (var (measure, amount) in values)
+                {
+                    total[measure] = total.GetValueOrDefault(measure) + amount;
+                }
+            }
+
             var id = ReportStore.IdOf(key);
             batch.Add(new BatchOperation.Upsert(id, new ReportSlice { Id = id, TenantId = Tenant, Slice = key.Slice, Dimension = key.Dimension, Value = key.Value, Bucket = key.Bucket, Values = values }));
         }
@@ -189,7 +204,7 @@ internal static class ReportsCommand
             await Flush(force: false);
         }
 
-        foreach (var (key, values) in open)
+        foreach (var (key, values) in open.Concat(months).ToList())
         {
             Add(key, values);
             await Flush(force: false);

@@ -24,7 +24,7 @@ public sealed class ReportFunctions(HttpEndpoint http)
         http.ApiAsync(req, api => ReportEndpoints.GetAsync(api, chart: true));
 
     [Function("Admin_RebuildReports")]
-    [ApiDoc("Rebuild the tenant's report counters from its tickets (admins).")]
+    [ApiDoc("Rebuild the tenant's report counters from its tickets (admins; body {\"confirm\":true}).")]
     public Task<IResult> AdminRebuildReports([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "manage/reports/rebuild")] HttpRequest req) =>
         http.ApiAsync(req, ReportEndpoints.RebuildAsync);
 
@@ -101,6 +101,23 @@ public static class ReportEndpoints
         if (!api.Caller.IsAdmin)
         {
             return ApiFunctions.Forbidden("Only admins (Itsm.Admin) rebuild the report counters.");
+        }
+
+        var confirmed = false;
+        try
+        {
+            using var body = System.Text.Json.JsonDocument.Parse(api.Request.Body ?? "");
+            confirmed = body.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && body.RootElement.TryGetProperty("confirm", out var confirm) && confirm.ValueKind == System.Text.Json.JsonValueKind.True;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: not confirmed.
+        }
+
+        if (!confirmed)
+        {
+            return HttpResults.ValidationProblem(new Dictionary<string, string[]> { ["confirm"] = ["must be true: a rebuild recounts every ticket of the tenant (send {\"confirm\":true})."] }, "Nothing was rebuilt.");
         }
 
         var result = await api.Services.GetRequiredService<ReportStore>().RebuildAsync(api.Caller.TenantId, api.Caller.UserId, api.CancellationToken);

@@ -180,13 +180,18 @@ public static class ReportRules
         {
             foreach (var contribution in facts.Contributions)
             {
-                var key = new SliceKey(dimension, value, contribution.Bucket);
-                if (!result.TryGetValue(key, out var measures))
+                // A day's counters also go to its month's roll-up, so a long range reads months, not days.
+                var isDay = contribution.Bucket.Length == 10;
+                foreach (var bucket in isDay ? [contribution.Bucket, contribution.Bucket[..7]] : new[] { contribution.Bucket })
                 {
-                    result[key] = measures = new Dictionary<string, long>(StringComparer.Ordinal);
-                }
+                    var key = new SliceKey(dimension, value, bucket);
+                    if (!result.TryGetValue(key, out var measures))
+                    {
+                        result[key] = measures = new Dictionary<string, long>(StringComparer.Ordinal);
+                    }
 
-                measures[contribution.Measure] = measures.GetValueOrDefault(contribution.Measure) + contribution.Amount;
+                    measures[contribution.Measure] = measures.GetValueOrDefault(contribution.Measure) + contribution.Amount;
+                }
             }
         }
 
@@ -231,9 +236,14 @@ public static class ReportRules
     private static long Seconds(TimeSpan span) => (long)Math.Max(0, Math.Round(span.TotalSeconds));
 }
 
-/// <summary>A slice of the counters: one dimension value in one bucket (a day, or "open").</summary>
+/// <summary>A slice of the counters: one dimension value in one bucket (a day yyyy-MM-dd, a month yyyy-MM, or "open").</summary>
 public sealed record SliceKey(string Dimension, string Value, string Bucket)
 {
-    /// <summary>The sortable text queries range over: dimension, bucket, value.</summary>
-    public string Slice => $"{Dimension}|{Bucket}|{Value}";
+    /// <summary>
+    /// The sortable text queries range over: dimension, bucket, value. Months have their own prefix
+    /// (<c>group/m|2026-03|Network</c>), so a range of days never reads a month and a range of months never a day.
+    /// </summary>
+    public string Slice => Bucket.Length == 7 ? $"{MonthPrefix(Dimension)}|{Bucket}|{Value}" : $"{Dimension}|{Bucket}|{Value}";
+
+    public static string MonthPrefix(string dimension) => dimension + "/m";
 }

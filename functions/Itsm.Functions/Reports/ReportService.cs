@@ -149,17 +149,53 @@ public sealed class ReportService(ReportStore store, ISatisfactionSource satisfa
             return query.By is null ? await BacklogTrendAsync(tenantId, query, Result, cancellationToken) : await BacklogByAsync(tenantId, dimension, Result, cancellationToken);
         }
 
-        var slices = await store.SlicesAsync(tenantId, $"{dimension}|{ReportQuery.Text(query.From)}|", $"{dimension}|{ReportQuery.Text(query.To)}}}", cancellationToken);
         var info = report.Columns.Select(c => new ReportColumnInfo(c.Name, c.Label, c.Charted)).ToList();
+        IReadOnlyList<ReportSlice> slices;
         if (query.By is null)
         {
+            slices = await store.SlicesAsync(tenantId, $"{dimension}|{ReportQuery.Text(query.From)}|", $"{dimension}|{ReportQuery.Text(query.To)}}}", cancellationToken);
             var sums = Sum(slices.Where(s => s.Bucket != ReportRules.OpenBucket), s => ReportQuery.Text(query.PeriodOf(ReportCatalog.ParseDay(s.Bucket))));
             return Result(info, query.Periods().Select(p => Row(ReportQuery.Text(p), report, sums.GetValueOrDefault(ReportQuery.Text(p)))).ToList());
         }
 
+        // By group over whole months: the months' roll-ups, and the days only of the months the range cuts.
+        slices = await ByGroupSlicesAsync(tenantId, dimension, query, cancellationToken);
         var groups = Sum(slices, s => s.Value);
         return Result(info, groups.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Row(g.Key, report, g.Value)).ToList());
     }
+
+    /// <summary>The slices of a dimension over the range: whole months from their roll-ups, the rest day by day.</summary>
+    private async Task<IReadOnlyList<ReportSlice>> ByGroupSlicesAsync(string tenantId, string dimension, ReportQuery query, CancellationToken cancellationToken)
+    {
+        var firstWhole = query.From.Day == 1 ? query.From : new DateOnly(query.From.Year, query.From.Month, 1).AddMonths(1);
+        var afterLastWhole = new DateOnly(query.To.Year, query.To.Month, 1);
+        if (query.To == afterLastWhole.AddMonths(1).AddDays(-1))
+        {
+            afterLastWhole = afterLastWhole.AddMonths(1);
+        }
+
+        if (firstWhole >= afterLastWhole)
+        {
+            return await store.SlicesAsync(tenantId, $"{dimension}|{ReportQuery.Text(query.From)}|", $"{dimension}|{ReportQuery.Text(query.To)}}}", cancellationToken);
+        }
+
+        var result = new List<ReportSlice>();
+        if (query.From < firstWhole)
+        {
+            result.AddRange(await store.SlicesAsync(tenantId, $"{dimension}|{ReportQuery.Text(query.From)}|", $"{dimension}|{ReportQuery.Text(firstWhole.AddDays(-1))}}}", cancellationToken));
+        }
+
+        var months = SliceKey.MonthPrefix(dimension);
+        result.AddRange(await store.SlicesAsync(tenantId, $"{months}|{Month(firstWhole)}|", $"{months}|{Month(afterLastWhole.AddMonths(-1))}}}", cancellationToken));
+        if (afterLastWhole <= query.To)
+        {
+            result.AddRange(await store.SlicesAsync(tenantId, $"{dimension}|{ReportQuery.Text(afterLastWhole)}|", $"{dimension}|{ReportQuery.Text(query.To)}}}", cancellationToken));
+        }
+
+        return result;
+    }
+
+    private static string Month(DateOnly day) => day.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     private async Task<ReportResult> BacklogTrendAsync(string tenantId, ReportQuery query, Func<IReadOnlyList<ReportColumnInfo>, IReadOnlyList<ReportRow>, string?, ReportResult> result, CancellationToken cancellationToken)
     {

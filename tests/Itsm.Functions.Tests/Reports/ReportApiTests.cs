@@ -78,6 +78,15 @@ public class ReportApiTests
         var mtta = await BodyAsync(await agent.GetAsync($"/api/reports/mtta?{Range}&by=group"));
         Assert.Equal(30, RowOf(mtta, "Network").GetProperty("mttaMinutes").GetDouble());
 
+        // A range over whole months reads the months' roll-ups (and the days of the months it cuts): same figures.
+        foreach (var wide in new[] { "from=2026-02-15&to=2026-04-30", "from=2026-03-01&to=2026-03-31", "from=2026-01-01&to=2026-05-03" })
+        {
+            Assert.Equal(30, RowOf(await BodyAsync(await agent.GetAsync($"/api/reports/mtta?{wide}&by=group")), "Network").GetProperty("mttaMinutes").GetDouble());
+            Assert.Equal(50, RowOf(await BodyAsync(await agent.GetAsync($"/api/reports/reopen-rate?{wide}&by=all")), "all").GetProperty("reopenRate").GetDouble());
+            var byPriority = await BodyAsync(await agent.GetAsync($"/api/reports/volume?{wide}&by=priority"));
+            Assert.Equal(3, byPriority.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("values").GetProperty("created").GetDouble()));
+        }
+
         var backlog = await BodyAsync(await agent.GetAsync($"/api/reports/backlog?{Range}&by=group"));
         Assert.Equal(1, RowOf(backlog, "<b>Desk & Co</b>").GetProperty("open").GetDouble());
         Assert.Equal(1, RowOf(backlog, "<b>Desk & Co</b>").GetProperty("age1to3d").GetDouble());
@@ -134,12 +143,12 @@ public class ReportApiTests
 
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As("ana").GetAsync($"/api/reports/mttr?{Range}")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As("ana").GetAsync($"/api/reports/mttr/chart?{Range}")).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await app.As("bob", "contoso", AppRoles.Agent).PostAsync("/api/manage/reports/rebuild", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.As("bob", "contoso", AppRoles.Agent).PostAsync("/api/manage/reports/rebuild", Json("""{"confirm":true}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.GetAsync($"/api/reports/mttr?{Range}")).StatusCode);
 
         var other = await BodyAsync(await app.As("eve", "fabrikam", AppRoles.Admin).GetAsync($"/api/reports/volume?{Range}&by=all"));
         Assert.Empty(other.GetProperty("rows").EnumerateArray());
-        var rebuilt = await BodyAsync(await app.As("eve", "fabrikam", AppRoles.Admin).PostAsync("/api/manage/reports/rebuild", null));
+        var rebuilt = await BodyAsync(await app.As("eve", "fabrikam", AppRoles.Admin).PostAsync("/api/manage/reports/rebuild", Json("""{"confirm":true}""")));
         Assert.Equal(0, rebuilt.GetProperty("tickets").GetInt32());
         var contoso = await BodyAsync(await app.As("bob", "contoso", AppRoles.Agent).GetAsync($"/api/reports/volume?{Range}&by=all"));
         Assert.Equal(3, RowOf(contoso, "all").GetProperty("created").GetDouble());
@@ -159,6 +168,9 @@ public class ReportApiTests
         Assert.Equal(HttpStatusCode.BadRequest, reversed.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await agent.GetAsync("/api/reports/mttr?from=2020-01-01&to=2026-03-01")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync("/api/reports/nothing")).StatusCode);
+        var unconfirmed = await app.As("root", "contoso", AppRoles.Admin).PostAsync("/api/manage/reports/rebuild", Json("{}"));
+        Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.StatusCode);
+        Assert.True((await unconfirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("confirm", out _));
     }
 
     [Fact]
@@ -173,7 +185,7 @@ public class ReportApiTests
         var any = incremental.First();
         await store.DeleteAsync(ReportStore.Reports, new DocumentKey("contoso", any.Key));
         var admin = app.As("root", "contoso", AppRoles.Admin);
-        var result = await BodyAsync(await admin.PostAsync("/api/manage/reports/rebuild", null));
+        var result = await BodyAsync(await admin.PostAsync("/api/manage/reports/rebuild", Json("""{"confirm":true}""")));
 
         Assert.Equal(3, result.GetProperty("tickets").GetInt32());
         var rebuilt = await SlicesAsync(store);

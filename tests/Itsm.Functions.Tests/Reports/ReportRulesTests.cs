@@ -33,7 +33,7 @@ public class ReportRulesTests
     private static Ticket Write(Ticket ticket) => ticket with { Marks = ReportMarks.Next(ticket.Marks, ticket) };
 
     private static Dictionary<string, long> Sums(TicketFacts facts, string dimension = ReportDimensions.All) =>
-        ReportRules.Expand(facts).Where(e => e.Key.Dimension == dimension && e.Key.Bucket != ReportRules.OpenBucket)
+        ReportRules.Expand(facts).Where(e => e.Key.Dimension == dimension && e.Key.Bucket.Length == 10)
             .SelectMany(e => e.Value).GroupBy(m => m.Key).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
 
     private static TicketFacts Facts(Ticket ticket) => ReportRules.Facts(ticket, _ => Office);
@@ -71,6 +71,10 @@ public class ReportRulesTests
         var days = ReportRules.Expand(Facts(ticket)).Where(e => e.Key.Dimension == ReportDimensions.All).ToDictionary(e => e.Key.Bucket, e => e.Value);
         Assert.Equal(1, days["2026-03-02"][Measures.Responded]);
         Assert.Equal(1, days["2026-03-03"][Measures.Resolved]);
+
+        // And each day's counters also roll up into the month's.
+        Assert.Equal(1, days["2026-03"][Measures.Resolved]);
+        Assert.Equal("all/m|2026-03|all", new SliceKey(ReportDimensions.All, ReportDimensions.All, "2026-03").Slice);
     }
 
     [Fact]
