@@ -50,12 +50,22 @@ public class ProcessKillTests
         await using (var second = AppProcess.Start(environment))
         {
             // Every message is eventually completed: those locked by the dead process come back when their lock
-            // expires. Another process owns the work, so this re-checks on each output line or every 250 ms.
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            while (await queue.CountActiveAsync(IntakeFunctions.QueueName) > 0)
+            // expires. Another process owns the work, so this re-checks on each output line or every 250 ms. The
+            // test asserts that the queue drains, not how fast: it fails only when no message completes for 60 s
+            // (a loaded CI machine slows the whole drain, a stuck queue stops it).
+            var active = await queue.CountActiveAsync(IntakeFunctions.QueueName);
+            var stalledSince = DateTime.UtcNow;
+            while (active > 0)
             {
-                Assert.True(DateTime.UtcNow < deadline, "the restarted app did not drain the queue in time");
+                Assert.True(DateTime.UtcNow - stalledSince < TimeSpan.FromSeconds(60), $"the restarted app stopped draining the queue with {active} messages left");
                 await Task.WhenAny(second.Output.Reader.ReadAsync().AsTask(), Task.Delay(250));
+                var now = await queue.CountActiveAsync(IntakeFunctions.QueueName);
+                if (now < active)
+                {
+                    stalledSince = DateTime.UtcNow;
+                }
+
+                active = now;
             }
         }
 
