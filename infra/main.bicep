@@ -129,6 +129,7 @@ param cosmosContainers cosmosContainerType[] = [
         { path: '/invitedAt/?' }
         { path: '/remindAt/?' }
         { path: '/expiresAt/?' }
+        { path: '/answeredAt/?' }
       ]
       excludedPaths: [
         { path: '/*' }
@@ -168,6 +169,10 @@ param cosmosContainers cosmosContainerType[] = [
         ]
         [
           { path: '/expiresAt', order: 'ascending' }
+          { path: '/id', order: 'ascending' }
+        ]
+        [
+          { path: '/answeredAt', order: 'ascending' }
           { path: '/id', order: 'ascending' }
         ]
       ]

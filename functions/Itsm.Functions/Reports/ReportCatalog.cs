@@ -62,7 +62,7 @@ public static class ReportCatalog
             new("approvals", "Approvals decided", v => Count(v, Measures.Approvals)),
             new("turnaroundHours", "Mean turnaround (hours)", v => Ratio(v, Measures.ApprovalSeconds, Measures.Approvals, 1 / 3600d), Charted: true),
         ]),
-        new(Satisfaction, "Satisfaction", "score", "answered surveys (none yet: see ISatisfactionSource)", []),
+        new(Satisfaction, "Satisfaction", "score", "answered satisfaction surveys, by the day they were answered (1-5)", []),
     ];
 
     /// <summary>The backlog's columns by group: open now, by age.</summary>

@@ -133,7 +133,6 @@ public static class ReportFeature
 {
     public static IServiceCollection AddReports(this IServiceCollection services) =>
         services.AddSingleton<ReportStore>().AddSingleton<ReportService>().AddSingleton<ReportCounting>()
-            .AddSingleton<ISatisfactionSource, NoSatisfactionSurveys>()
             .AddSingleton<ITicketWriteRule, ReportMarksRule>()
             .AddSingleton<ITicketFollowUpSource>(sp => sp.GetRequiredService<ReportCounting>())
             .AddSingleton<ITicketFollowUpHandler>(sp => sp.GetRequiredService<ReportCounting>());

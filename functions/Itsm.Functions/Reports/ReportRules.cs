@@ -23,11 +23,24 @@ public static class ReportDimensions
     {
         [All] = All,
         [Type] = ticket.Type.ToString(),
-        [Priority] = "P" + ticket.Priority.ToString(CultureInfo.InvariantCulture),
+        [Priority] = PriorityValue(ticket.Priority),
         [Group] = Value(ticket.AssignmentGroup),
         [Service] = Value(ticket.AffectedService),
         [Category] = Value(ticket.Category),
     };
+
+    /// <summary>A dimension's value for something that is not a ticket but carries its fields (a survey).</summary>
+    public static string Of(string dimension, TicketType type, int? priority, string? group, string? service, string? category) => dimension switch
+    {
+        Type => type.ToString(),
+        Priority => priority is { } p ? PriorityValue(p) : None,
+        Group => Value(group),
+        Service => Value(service),
+        Category => Value(category),
+        _ => All,
+    };
+
+    private static string PriorityValue(int priority) => "P" + priority.ToString(CultureInfo.InvariantCulture);
 
     private static string Value(string? text) => string.IsNullOrWhiteSpace(text) ? None : text.Trim();
 }

@@ -107,18 +107,11 @@ public sealed record ReportQuery(DateOnly From, DateOnly To, string? By, string 
     }
 }
 
-/// <summary>Where satisfaction answers come from once surveys exist: per group key, the number of answers and the sum of scores.</summary>
+/// <summary>Where satisfaction answers come from (the surveys feature): per row key, the number of answers and the sum of scores.</summary>
 public interface ISatisfactionSource
 {
-    /// <summary>Null while there are no surveys (the report then says so).</summary>
-    Task<IReadOnlyList<(string Key, long Answers, double ScoreSum)>?> AnswersAsync(string tenantId, ReportQuery query, CancellationToken cancellationToken);
-}
-
-/// <summary>No surveys yet: the hook the surveys feature replaces.</summary>
-public sealed class NoSatisfactionSurveys : ISatisfactionSource
-{
-    public Task<IReadOnlyList<(string Key, long Answers, double ScoreSum)>?> AnswersAsync(string tenantId, ReportQuery query, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<(string Key, long Answers, double ScoreSum)>?>(null);
+    /// <summary>Rows keyed like the other reports' rows: the period's first day, or the breakdown's value.</summary>
+    Task<IReadOnlyList<(string Key, long Answers, double ScoreSum)>> AnswersAsync(string tenantId, ReportQuery query, CancellationToken cancellationToken);
 }
 
 /// <summary>Computes reports from a tenant's slices: a trend over periods, or one row per group.</summary>
@@ -139,8 +132,8 @@ public sealed class ReportService(ReportStore store, ISatisfactionSource satisfa
         {
             var columns = new List<ReportColumnInfo> { new("answers", "Answers", false), new("averageScore", "Average score", true) };
             var answers = await satisfaction.AnswersAsync(tenantId, query, cancellationToken);
-            return answers is null
-                ? Result(columns, [], "No survey answers yet: satisfaction averages appear here once surveys exist (the ISatisfactionSource hook).")
+            return answers.Count == 0
+                ? Result(columns, [], "No survey was answered in this range (surveys are off until an admin turns them on: PUT /api/manage/surveys/settings).")
                 : Result(columns, answers.Select(a => new ReportRow(a.Key, new Dictionary<string, double?> { ["answers"] = a.Answers, ["averageScore"] = a.Answers > 0 ? Math.Round(a.ScoreSum / a.Answers, 2) : null })).ToList());
         }
 

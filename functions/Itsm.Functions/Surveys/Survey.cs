@@ -41,6 +41,11 @@ public sealed record Survey
 
     public string? Service { get; init; }
 
+    /// <summary>The ticket's priority and category when it was resolved: the satisfaction report's breakdowns.</summary>
+    public int? Priority { get; init; }
+
+    public string? Category { get; init; }
+
     public required SurveyState State { get; init; }
 
     public required DateTimeOffset InvitedAt { get; init; }
@@ -84,7 +89,13 @@ public sealed record SurveySettings
 }
 
 /// <summary>What a resolve leaves for the survey feature (the follow-up's payload).</summary>
-public sealed record SurveyRequest(string TicketId, string TicketNumber, TicketType TicketType, string Title, PersonRef Requester, PersonRef? Agent, string? Group, string? Service, DateTimeOffset ResolvedAt);
+public sealed record SurveyRequest(string TicketId, string TicketNumber, TicketType TicketType, string Title, PersonRef Requester, PersonRef? Agent, string? Group, string? Service, DateTimeOffset ResolvedAt)
+{
+    /// <summary>The ticket's priority and category when resolved (absent in follow-ups written before they were carried).</summary>
+    public int? Priority { get; init; }
+
+    public string? Category { get; init; }
+}
 
 [JsonConverter(typeof(JsonStringEnumConverter<SurveyGrouping>))]
 public enum SurveyGrouping
@@ -117,6 +128,8 @@ public static class SurveyRules
         Agent = request.Agent,
         Group = request.Group,
         Service = request.Service,
+        Priority = request.Priority,
+        Category = request.Category,
         State = SurveyState.Invited,
         InvitedAt = now,
         ExpiresAt = now.AddDays(settings.ExpiryDays),

@@ -327,6 +327,7 @@ public static class SurveyFeature
     public static IServiceCollection AddSurveys(this IServiceCollection services)
     {
         services.AddSingleton<SurveyStore>().AddSingleton<SurveyLinks>().AddSingleton<SurveyInvitations>().AddSingleton<SurveyReminders>();
+        services.AddSingleton<Reports.ISatisfactionSource, SurveySatisfaction>();
         services.AddSingleton<ITicketFollowUpSource>(sp => sp.GetRequiredService<SurveyInvitations>());
         services.AddSingleton<ITicketFollowUpHandler>(sp => sp.GetRequiredService<SurveyInvitations>());
         return services;

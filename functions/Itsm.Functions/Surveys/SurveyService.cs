@@ -67,6 +67,7 @@ public sealed class SurveyStore(IDocumentStore store)
             new("invitedAt", "$.invitedAt", FieldType.Instant),
             new("remindAt", "$.remindAt", FieldType.Instant),
             new("expiresAt", "$.expiresAt", FieldType.Instant),
+            new("answeredAt", "$.answeredAt", FieldType.Instant),
         ]);
 
     public IDocumentStore Documents => store;
@@ -111,7 +112,11 @@ public sealed class SurveyInvitations(SurveyStore store, SurveyLinks links, Noti
             yield break;
         }
 
-        var request = new SurveyRequest(after.Id, after.Number, after.Type, after.Title, after.Requester, after.Assignee, after.AssignmentGroup, after.AffectedService, after.UpdatedAt);
+        var request = new SurveyRequest(after.Id, after.Number, after.Type, after.Title, after.Requester, after.Assignee, after.AssignmentGroup, after.AffectedService, after.UpdatedAt)
+        {
+            Priority = after.Priority,
+            Category = after.Category,
+        };
         yield return TicketFollowUp.Create(FollowUpKind, $"survey:{after.Revision}", after, request, after.UpdatedAt);
     }
 

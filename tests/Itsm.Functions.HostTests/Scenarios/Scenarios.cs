@@ -342,6 +342,72 @@ public abstract class Scenarios(AppTarget target, ITestOutputHelper output) : Sc
         Assert.DoesNotContain("srv-300,", exported, StringComparison.Ordinal);
     });
 
+    [Scenario]
+    public Task A_requester_orders_from_the_catalogue_finds_a_published_article_and_rates_the_fulfilled_request_once() => RunAsync(async () =>
+    {
+        const string tenant = "catalogue";
+        var admin = Admin(tenant);
+        var agent = Agent(tenant);
+        using var ana = Target.As("ana", tenant);
+        await SendJsonAsync(admin, HttpMethod.Put, "/api/manage/surveys/settings", """{"enabled":true}""");
+        await SendJsonAsync(admin, HttpMethod.Put, "/api/catalog/categories/hardware", """{"name":"Hardware","order":1}""");
+        await SendJsonAsync(admin, HttpMethod.Put, "/api/catalog/items/laptop", """
+            {"name":"Laptop","category":"hardware","deliveryTargetMinutes":960,
+             "variables":[{"name":"model","label":"Model","type":"Choice","required":true,"choices":[{"value":"std","label":"Standard"},{"value":"pro","label":"Developer"}]}],
+             "fulfilment":[{"key":"image","name":"Image the laptop","assignmentGroup":"desk","stage":1}]}
+            """, HttpStatusCode.Created);
+
+        // An order that fails names the variable and raises nothing; a valid one raises the service request.
+        using var refused = await ana.PostAsync("/api/catalog/items/laptop/orders", Json("""{"variables":{"model":"gold"}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("variables.model", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var request = await SendJsonAsync(ana, HttpMethod.Post, "/api/catalog/items/laptop/orders", """{"variables":{"model":"pro"}}""", HttpStatusCode.Created);
+        var id = request.GetProperty("id").GetString()!;
+        Assert.Equal(("ServiceRequest", "laptop", 1), (request.GetProperty("type").GetString(), request.GetProperty("catalog").GetProperty("itemId").GetString(), request.GetProperty("catalog").GetProperty("version").GetInt32()));
+
+        // The knowledge base: an agent's draft is invisible until an admin publishes it, then the requester finds it.
+        var draft = await SendJsonAsync(agent, HttpMethod.Post, "/api/kb/articles", """{"title":"Laptop imaging takes a day","body":"A developer laptop is imaged overnight and handed over the next morning."}""", HttpStatusCode.Created);
+        var article = draft.GetProperty("id").GetString()!;
+        Assert.Equal(0, (await GetJsonAsync(ana, "/api/kb/search?q=imaging")).GetProperty("items").GetArrayLength());
+        await TransitionAsync(agent, article, "Submit");
+        await TransitionAsync(admin, article, "Publish");
+        var found = Assert.Single((await GetJsonAsync(ana, "/api/kb/search?q=laptop%20imaging")).GetProperty("items").EnumerateArray());
+        Assert.Equal(article, found.GetProperty("article").GetProperty("id").GetString());
+
+        // Fulfilment: closing the request's only task resolves it, and its requester is invited to rate it.
+        var task = Assert.Single((await GetJsonAsync(agent, "/api/catalog/tasks?assignmentGroup=desk")).GetProperty("items").EnumerateArray());
+        Assert.Equal(id, task.GetProperty("requestId").GetString());
+        await SendJsonAsync(agent, HttpMethod.Post, $"/api/catalog/requests/{id}/tasks/image/close", """{"notes":"Imaged and handed over."}""");
+        Assert.Equal("Resolved", await TicketStateAsync(tenant, id));
+        var invitation = await Poll.UntilAsync(
+            async () => (await GetJsonAsync(admin, "/api/manage/notifications/outbox?pageSize=200")).GetProperty("items").EnumerateArray()
+                .FirstOrDefault(n => n.GetProperty("eventKind").GetString() == "survey.invited" && n.GetProperty("ticketId").GetString() == id),
+            n => n.ValueKind == JsonValueKind.Object,
+            Patience,
+            $"the survey invitation for {id}");
+        var link = invitation.GetProperty("link").GetString()!;
+        Assert.StartsWith(new Uri(Target.BaseAddress, "/api/survey-page?t=").ToString(), link, StringComparison.Ordinal);
+        var token = Uri.UnescapeDataString(new Uri(link).Query["?t=".Length..]);
+        using var anonymous = Target.Anonymous;
+        foreach (var (rating, expected) in new[] { ("5", HttpStatusCode.OK), ("1", HttpStatusCode.Conflict) })
+        {
+            using var answer = await anonymous.PostAsync("/api/survey-page", new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["rating"] = rating, ["comment"] = "Quick." }));
+            Assert.True(answer.StatusCode == expected, $"rating {rating}: {(int)answer.StatusCode}");
+        }
+
+        var survey = await GetJsonAsync(agent, $"/api/tickets/{id}/survey");
+        Assert.Equal(("Answered", 5), (survey.GetProperty("state").GetString(), survey.GetProperty("rating").GetInt32()));
+    });
+
+    private static async Task TransitionAsync(HttpClient client, string article, string action)
+    {
+        using var current = await client.GetAsync($"/api/kb/articles/{article}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/kb/articles/{article}/transitions") { Content = Json($$"""{"action":"{{action}}"}""") };
+        request.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag?.ToString());
+        using var response = await client.SendAsync(request);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{action} {article}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
     private static async Task<(HttpStatusCode Status, string Html)> PostDecisionAsync(HttpClient client, string token, string decision, string signIn)
     {
         var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["t"] = token, ["decision"] = decision, ["comment"] = "From my phone", ["access_token"] = signIn });

@@ -185,6 +185,47 @@ public class SurveyApiTests
     }
 
     [Fact]
+    public async Task The_satisfaction_report_averages_answered_surveys_by_period_and_breakdown_in_the_callers_tenant()
+    {
+        await using var app = await StartAsync();
+        var agent = app.As("sam", "contoso", AppRoles.Agent);
+        const string range = "from=2026-03-01&to=2026-03-31";
+        var before = await BodyAsync(await agent.GetAsync($"/api/reports/satisfaction?{range}"));
+
+        await EnableAsync(app);
+        await EnableAsync(app, tenant: "fabrikam");
+        var ratings = new Dictionary<string, string>
+        {
+            [await ResolvedTicketAsync(app, agentId: "sam", group: "Network")] = "5",
+            [await ResolvedTicketAsync(app, agentId: "kim", group: "Desktop")] = "2",
+            [await ResolvedTicketAsync(app, agentId: "sam", group: "Network")] = "4",
+            [await ResolvedTicketAsync(app, agentId: "fred", group: "Network", tenant: "fabrikam")] = "1", // must not show in contoso's report
+        };
+        var invitations = (await OutboxAsync(app, NotificationEventKinds.SurveyInvited)).Concat(await OutboxAsync(app, NotificationEventKinds.SurveyInvited, "fabrikam")).ToList();
+        Assert.Equal(4, invitations.Count);
+        foreach (var notification in invitations)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.PostAsync("/api/survey-page", Answer(TokenOf(notification.Link!), ratings[notification.TicketId!]))).StatusCode);
+        }
+
+        var priority = (await BodyAsync(await agent.GetAsync($"/api/tickets/{ratings.Keys.First()}"))).GetProperty("priority").GetInt32();
+        var trend = await BodyAsync(await agent.GetAsync($"/api/reports/satisfaction?{range}&interval=month"));
+        var byGroup = await BodyAsync(await agent.GetAsync($"/api/reports/satisfaction?{range}&by=group"));
+        var byPriority = await BodyAsync(await agent.GetAsync($"/api/reports/satisfaction?{range}&by=priority"));
+        var nextMonth = await BodyAsync(await agent.GetAsync("/api/reports/satisfaction?from=2026-04-01&to=2026-04-30"));
+
+        Assert.Equal(0, before.GetProperty("rows").GetArrayLength());
+        Assert.Contains("No survey was answered", before.GetProperty("note").GetString());
+        var month = Assert.Single(trend.GetProperty("rows").EnumerateArray());
+        Assert.Equal("2026-03-01", month.GetProperty("key").GetString());
+        Assert.Equal((3, 3.67), (month.GetProperty("values").GetProperty("answers").GetDouble(), month.GetProperty("values").GetProperty("averageScore").GetDouble()));
+        var groups = byGroup.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("key").GetString()!, r => r.GetProperty("values").GetProperty("averageScore").GetDouble());
+        Assert.Equal(new Dictionary<string, double> { ["Desktop"] = 2, ["Network"] = 4.5 }, groups);
+        Assert.Equal($"P{priority}", Assert.Single(byPriority.GetProperty("rows").EnumerateArray()).GetProperty("key").GetString());
+        Assert.Equal(0, nextMonth.GetProperty("rows").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Settings_are_for_admins_and_invalid_ones_name_the_field()
     {
         await using var app = await StartAsync();
