@@ -104,6 +104,23 @@ public sealed record KbArticle
     public string SearchText { get; init; } = "";
 }
 
+/// <summary>
+/// The text of one published version (docType "articleVersion", id <c>version:{articleId}:{version}</c>), written in the
+/// same batch as the publication, so a revised or republished article keeps what readers saw before.
+/// </summary>
+public sealed record KbArticleVersion(string Id, string TenantId, string ArticleId, int Version, string Title, string? Summary, string Body, IReadOnlyList<string> Keywords, DateTimeOffset PublishedAt, string PublishedBy)
+{
+    public const string DocumentType = "articleVersion";
+
+    public string DocType => DocumentType;
+
+    public static string IdOf(string articleId, int version) => $"version:{articleId}:{version}";
+
+    public static KbArticleVersion Of(KbArticle article) => new(
+        IdOf(article.Id, article.Version), article.TenantId, article.Id, article.Version, article.Title, article.Summary, article.Body, article.Keywords,
+        article.PublishedAt ?? article.UpdatedAt, article.PublishedBy ?? article.UpdatedBy);
+}
+
 /// <summary>An article's audit event (docType "audit").</summary>
 public sealed record KbAuditEvent(string Id, string TenantId, string ArticleId, string Action, string Actor, DateTimeOffset At, int Revision, string? Detail = null)
 {

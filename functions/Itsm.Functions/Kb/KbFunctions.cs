@@ -41,6 +41,11 @@ public sealed class KbFunctions(HttpEndpoint http)
     public Task<IResult> KbArticleHistory([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kb/articles/{id}/history")] HttpRequest req) =>
         http.ApiAsync(req, api => Service(api).HistoryAsync(api, Id(api)));
 
+    [Function("Kb_ArticleVersions")]
+    [ApiDoc("Every published version of an article with its text, oldest first (agents).")]
+    public Task<IResult> KbArticleVersions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "kb/articles/{id}/versions")] HttpRequest req) =>
+        http.ApiAsync(req, api => Service(api).VersionsAsync(api, Id(api)));
+
     [Function("Kb_ArticleFeedback")]
     [ApiDoc("\"Did this help?\": {\"helpful\": true|false, \"comment\"}; one answer per person, the latest counts.")]
     public Task<IResult> KbArticleFeedback([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "kb/articles/{id}/feedback")] HttpRequest req) =>

@@ -245,6 +245,23 @@ public sealed class KbService(KbStore store, IKbSearchIndex search, TicketStore 
             : HttpResults.Ok(new { articleId = id, items = await store.HistoryAsync(api.Caller.TenantId, id, api.CancellationToken) });
     }
 
+    public async Task<HttpResponseOutput> VersionsAsync(ApiContext api, string id)
+    {
+        if (!api.Caller.IsAgent)
+        {
+            return ApiFunctions.Forbidden("An article's earlier versions are for agents and admins.");
+        }
+
+        return await store.ReadAsync(api.Caller.TenantId, id, api.CancellationToken) is null
+            ? ApiFunctions.NotFound($"Article '{id}'")
+            : HttpResults.Ok(new
+            {
+                articleId = id,
+                items = (await store.VersionsAsync(api.Caller.TenantId, id, api.CancellationToken))
+                    .Select(v => new { v.Version, v.Title, v.Summary, v.Body, v.Keywords, v.PublishedAt, v.PublishedBy }),
+            });
+    }
+
     public async Task<HttpResponseOutput> FeedbackAsync(ApiContext api, string id)
     {
         var body = JsonBodyReader.Parse(api.Request.Body, out var parseErrors);

@@ -48,7 +48,7 @@ public sealed class KbStore(IDocumentStore store)
     public async Task<StoredDocument<KbArticle>> CreateAsync(KbArticle article, string actor, CancellationToken cancellationToken)
     {
         var first = KbRules.WithSearchText(article with { Revision = 1 });
-        var etags = await store.ExecuteBatchAsync(Articles, article.TenantId, [new BatchOperation.Create(first.Id, first), Audit(first, "created", actor, null)], cancellationToken);
+        var etags = await store.ExecuteBatchAsync(Articles, article.TenantId, [new BatchOperation.Create(first.Id, first), Audit(first, "created", actor, null), .. Snapshot(first)], cancellationToken);
         return new StoredDocument<KbArticle>(new DocumentKey(article.TenantId, article.Id), first, etags[0]);
     }
 
@@ -56,7 +56,7 @@ public sealed class KbStore(IDocumentStore store)
     public async Task<StoredDocument<KbArticle>> UpdateAsync(KbArticle article, string ifMatch, string action, string actor, string? detail, CancellationToken cancellationToken)
     {
         var next = KbRules.WithSearchText(article with { Revision = article.Revision + 1 });
-        var etags = await store.ExecuteBatchAsync(Articles, article.TenantId, [new BatchOperation.Replace(next.Id, next, ifMatch), Audit(next, action, actor, detail)], cancellationToken);
+        var etags = await store.ExecuteBatchAsync(Articles, article.TenantId, [new BatchOperation.Replace(next.Id, next, ifMatch), Audit(next, action, actor, detail), .. Snapshot(next)], cancellationToken);
         return new StoredDocument<KbArticle>(new DocumentKey(article.TenantId, article.Id), next, etags[0]);
     }
 
@@ -119,6 +119,34 @@ public sealed class KbStore(IDocumentStore store)
     }
 
     public static string FeedbackId(string articleId, string userId) => $"feedback:{articleId}:{IntakeIds.Hash(userId.ToLowerInvariant())}";
+
+    /// <summary>Every published version's text, oldest first.</summary>
+    public async Task<IReadOnlyList<KbArticleVersion>> VersionsAsync(string tenantId, string articleId, CancellationToken cancellationToken)
+    {
+        var versions = new List<KbArticleVersion>();
+        string? continuation = null;
+        do
+        {
+            var page = await store.QueryAsync<KbArticleVersion>(
+                Articles,
+                new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, KbArticleVersion.DocumentType), new QueryFilter("articleId", FilterOperator.Equals, articleId)], null, 200, continuation),
+                cancellationToken);
+            versions.AddRange(page.Items.Select(i => i.Document));
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        return [.. versions.OrderBy(v => v.Version)];
+    }
+
+    /// <summary>A published article's text as this version (upserted: a write that leaves it published keeps the same text).</summary>
+    private static IEnumerable<BatchOperation> Snapshot(KbArticle article)
+    {
+        if (article.State == ArticleState.Published && article.Version > 0)
+        {
+            var version = KbArticleVersion.Of(article);
+            yield return new BatchOperation.Upsert(version.Id, version);
+        }
+    }
 
     private static BatchOperation.Create Audit(KbArticle article, string action, string actor, string? detail)
     {

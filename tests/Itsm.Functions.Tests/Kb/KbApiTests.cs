@@ -95,6 +95,35 @@ public class KbApiTests
     }
 
     [Fact]
+    public async Task A_revised_article_keeps_the_text_of_every_published_version()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+        var agent = app.As("sam", "contoso", AppRoles.Agent);
+        var admin = app.As("ada", "contoso", AppRoles.Admin);
+        var id = await PublishedAsync(app, """{"title":"Reset MFA","body":"Call the service desk."}""");
+
+        var current = await agent.GetAsync($"/api/kb/articles/{id}");
+        var revised = await ActAsync(agent, id, current.Headers.ETag!.Tag, "Revise");
+        var edit = new HttpRequestMessage(HttpMethod.Patch, $"/api/kb/articles/{id}") { Content = Json("""{"body":"Use the self-service portal."}""") };
+        edit.Headers.TryAddWithoutValidation("If-Match", revised.Headers.ETag!.Tag);
+        var edited = await agent.SendAsync(edit);
+        Assert.True(edited.StatusCode == HttpStatusCode.OK, await edited.Content.ReadAsStringAsync());
+        var submitted = await ActAsync(agent, id, edited.Headers.ETag!.Tag, "Submit");
+        Assert.Equal(HttpStatusCode.OK, (await ActAsync(admin, id, submitted.Headers.ETag!.Tag, "Publish")).StatusCode);
+
+        var versions = await BodyAsync(await agent.GetAsync($"/api/kb/articles/{id}/versions"));
+        var requester = await app.As("ana").GetAsync($"/api/kb/articles/{id}/versions");
+        var otherTenant = await app.As("sam", "fabrikam", AppRoles.Agent).GetAsync($"/api/kb/articles/{id}/versions");
+
+        Assert.Equal(
+            [(1, "Call the service desk.", "ada"), (2, "Use the self-service portal.", "ada")],
+            versions.GetProperty("items").EnumerateArray().Select(v => (v.GetProperty("version").GetInt32(), v.GetProperty("body").GetString(), v.GetProperty("publishedBy").GetString())));
+        Assert.Equal(HttpStatusCode.Forbidden, requester.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, otherTenant.StatusCode);
+        Assert.Equal([id], await SearchAsync(app.As("ana"), "self-service portal"));
+    }
+
+    [Fact]
     public async Task Invalid_articles_name_every_field_and_requesters_cannot_write()
     {
         await using var app = await StandaloneApp.StartAsync();
