@@ -281,16 +281,16 @@ public sealed class ReportService(ReportStore store, ISatisfactionSource satisfa
     public static string Csv(ReportResult result)
     {
         var csv = new StringBuilder();
-        csv.Append(Cell(result.RowKind));
+        csv.Append(CsvCell.Of(result.RowKind));
         foreach (var column in result.Columns)
         {
-            csv.Append(',').Append(Cell(column.Name));
+            csv.Append(',').Append(CsvCell.Of(column.Name));
         }
 
         csv.Append('\n');
         foreach (var row in result.Rows)
         {
-            csv.Append(Cell(row.Key));
+            csv.Append(CsvCell.Of(row.Key));
             foreach (var column in result.Columns)
             {
                 csv.Append(',').Append(row.Values.GetValueOrDefault(column.Name) is { } value ? value.ToString(CultureInfo.InvariantCulture) : "");
@@ -300,16 +300,5 @@ public sealed class ReportService(ReportStore store, ISatisfactionSource satisfa
         }
 
         return csv.ToString();
-    }
-
-    private static string Cell(string value)
-    {
-        if (value.Length == 0)
-        {
-            return "";
-        }
-
-        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
-        return safe.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 }

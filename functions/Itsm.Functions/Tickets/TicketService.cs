@@ -588,7 +588,7 @@ public sealed partial class TicketService(
             var rows = e.Changes.Count == 0 ? [new FieldChange("", null, null)] : e.Changes;
             foreach (var change in rows)
             {
-                csv.Append(CultureInfo.InvariantCulture, $"{e.At:O},{Csv(e.Actor)},{Csv(e.Channel)},{Csv(e.Action)},{Csv(change.Field)},{Csv(CellText(change.Old))},{Csv(CellText(change.New))}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"{e.At:O},{CsvCell.Of(e.Actor)},{CsvCell.Of(e.Channel)},{CsvCell.Of(e.Action)},{CsvCell.Of(change.Field)},{CsvCell.Of(CellText(change.Old))},{CsvCell.Of(CellText(change.New))}\n");
             }
         }
 
@@ -598,18 +598,6 @@ public sealed partial class TicketService(
     /// <summary>Strings as plain text, anything else (numbers, lists, objects) as its JSON.</summary>
     private static string? CellText(JsonElement? value) =>
         value is { ValueKind: JsonValueKind.String } text ? text.GetString() : value?.GetRawText();
-
-    private static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-
-        // Cells starting with = + - @ are neutralised so spreadsheets do not run them as formulas.
-        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
-        return safe.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
-    }
 
     private sealed record Decision(Ticket? Ticket, IReadOnlyList<ITicketRecord> Appended, HttpResponseOutput? Response)
     {
