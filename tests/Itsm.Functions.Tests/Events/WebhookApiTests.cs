@@ -155,7 +155,14 @@ public class WebhookApiTests
         await using var up = await WebhookReceiver.StartAsync();
         await using var down = await WebhookReceiver.StartAsync();
         down.Status = 503;
-        var settings = new Dictionary<string, string?>(LocalTargets) { ["Itsm:Events:Retention"] = "1.00:00:00", ["Itsm:Events:Webhooks:MaxAttempts"] = "50" };
+        // The down subscriber's retry is due only after the purge: advancing the fake clock two days fires the dispatch
+        // timer at every step in between, which with the default backoff would exhaust the attempts and fail it.
+        var settings = new Dictionary<string, string?>(LocalTargets)
+        {
+            ["Itsm:Events:Retention"] = "1.00:00:00",
+            ["Itsm:Events:Webhooks:InitialBackoff"] = "3.00:00:00",
+            ["Itsm:Events:Webhooks:MaxBackoff"] = "3.00:00:00",
+        };
         await using var app = await StandaloneApp.StartAsync(settings: settings);
         var admin = app.As("root", "contoso", AppRoles.Admin);
         var (upId, _) = await SubscribeAsync(admin, up.Url());
