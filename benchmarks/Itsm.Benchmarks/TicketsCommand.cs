@@ -139,9 +139,11 @@ internal static class TicketsCommand
             ("sort=-updatedAt", ""),
             ("state=New&priority=1", " AND t.\"f_state\" IN ('New') AND t.\"f_priority\" IN (1)"),
             ("assignee=agent-0007", " AND t.\"f_assignee\" = 'agent-0007'"),
+            ("group=network", " AND t.\"f_assignmentGroup\" = 'network'"),
             ("requester=user-00042", " AND t.\"f_requester\" = 'user-00042'"),
             ("ci=ci-00000", " AND t.seq IN (SELECT a.doc FROM \"doc_tickets__arr\" a WHERE a.field = 'configurationItems' AND a.value = 'ci-00000' AND a.pk1 = $tenant)"),
-            ("q=zebra", " AND instr(itsm_fold(t.\"f_title\"), itsm_fold('zebra')) > 0"),
+            ("q=zebra", " AND t.seq IN (SELECT rowid FROM \"doc_tickets__fts\" WHERE \"doc_tickets__fts\" MATCH '{f_title} : \"zebra\"') AND instr(itsm_fold(t.\"f_title\"), itsm_fold('zebra')) > 0"),
+            ("q=vpn", " AND t.seq IN (SELECT rowid FROM \"doc_tickets__fts\" WHERE \"doc_tickets__fts\" MATCH '{f_title} : \"vpn\"') AND instr(itsm_fold(t.\"f_title\"), itsm_fold('vpn')) > 0"),
             ("createdFrom..createdTo", " AND t.\"f_createdAt\" >= 1740960000000 AND t.\"f_createdAt\" < 1741564800000"),
         ];
         foreach (var (name, where) in cases)

@@ -57,13 +57,27 @@ public sealed record StoredDocument<T>(DocumentKey Key, T Document, string ETag)
 /// </summary>
 public sealed record ContainerDefinition(string Name, IReadOnlyList<string> PartitionKeyPaths, IReadOnlyList<IndexedField> Fields)
 {
+    /// <summary>
+    /// Filter-then-sort indexes: each lists fields (the last usually the default sort) that the SQLite adapter indexes
+    /// together after the partition, so a selective equality filter sorted by the last field walks its own matches in
+    /// order instead of sorting them all. Only for rows where the first field is set.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>> SortedIndexes { get; init; } = [];
+
     public IndexedField Field(string name) =>
         Fields.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.Ordinal))
         ?? throw new ArgumentException($"Container '{Name}' has no queryable field '{name}'.", nameof(name));
 }
 
 /// <summary>A queryable field: its name, the JSON path in the document (e.g. <c>$.assignee.id</c>) and its type.</summary>
-public sealed record IndexedField(string Name, string JsonPath, FieldType Type);
+public sealed record IndexedField(string Name, string JsonPath, FieldType Type)
+{
+    /// <summary>
+    /// A text field whose <see cref="FilterOperator.Contains"/> filter a text index answers (SQLite: an FTS5 trigram
+    /// table kept by triggers) instead of a scan; the results are the same.
+    /// </summary>
+    public bool FullText { get; init; }
+}
 
 public enum FieldType
 {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Itsm.Functions.Storage;
 
 namespace Itsm.Functions.Tickets;
@@ -5,7 +6,7 @@ namespace Itsm.Functions.Tickets;
 /// <summary>
 /// Where tickets live: the <c>tickets</c> container, partitioned by (tenantId, ticketId), holds each ticket
 /// with its comments, time entries and audit events, so a ticket and the record of its change are written
-/// in one transaction. Numbers come from per-tenant counters in <c>counters</c>.
+/// in one transaction. Numbers come from per-tenant counters in <c>counters</c>, reserved in blocks.
 /// </summary>
 public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRule> rules, IEnumerable<ITicketFollowUpSource> followUpSources)
 {
@@ -31,7 +32,7 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
             new("state", "$.state", FieldType.Text),
             new("priority", "$.priority", FieldType.Number),
             new("number", "$.number", FieldType.Text),
-            new("title", "$.title", FieldType.Text),
+            new("title", "$.title", FieldType.Text) { FullText = true },
             new("assignee", "$.assignee.id", FieldType.Text),
             new("assignmentGroup", "$.assignmentGroup", FieldType.Text),
             new("requester", "$.requester.id", FieldType.Text),
@@ -40,7 +41,11 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
             new("updatedAt", "$.updatedAt", FieldType.Instant),
             new("at", "$.at", FieldType.Instant),
             new("sequence", "$.sequence", FieldType.Number),
-        ]);
+        ])
+    {
+        // The list's default sort is -updatedAt: these filters walk their own matches in that order (docs/benchmarks.md).
+        SortedIndexes = [["assignmentGroup", "updatedAt"], ["assignee", "updatedAt"], ["state", "updatedAt"]],
+    };
 
     public static readonly ContainerDefinition Counters = new("counters", ["/tenantId"], []);
 
@@ -51,11 +56,52 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
     public Task<StoredDocument<Ticket>?> ReadAsync(string tenantId, string ticketId, CancellationToken cancellationToken) =>
         store.ReadAsync<Ticket>(Tickets, KeyOf(tenantId, ticketId), cancellationToken);
 
+    /// <summary>The largest block of numbers a process reserves at once (see <see cref="AllocateNumberAsync"/>).</summary>
+    public const int MaxNumberBlock = 64;
+
+    /// <summary>A block that lasted less than this was too small: the next one is twice as large.</summary>
+    private static readonly TimeSpan BlockGrowthWindow = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<(string TenantId, TicketType Type), NumberBlock> numberBlocks = new();
+
     /// <summary>
-    /// The next number of a type in a tenant, unique under concurrency: a counter document advanced by
-    /// ETag-conditional replace, retried when another writer got there first.
+    /// The next number of a type in a tenant, unique under concurrency and across processes sharing the store.
+    /// Numbers are reserved from the tenant's counter document in blocks (an ETag-conditional replace, retried when
+    /// another process got there first) and handed out from memory, one at a time, in order. A block starts at one
+    /// number and doubles (up to <see cref="MaxNumberBlock"/>) while the previous one was used up within a second, so
+    /// a quiet tenant reserves numbers one by one (no gaps) and a busy one writes the counter once per up to 64
+    /// tickets instead of per ticket. The price, documented in docs/benchmarks.md: numbers of a block a process had
+    /// not handed out when it stopped are never used (a gap of at most 63 per type per restart), and with several
+    /// processes (Functions instances) numbers are unique but not in creation order across them.
     /// </summary>
     public async Task<string> AllocateNumberAsync(string tenantId, TicketType type, CancellationToken cancellationToken)
+    {
+        var block = numberBlocks.GetOrAdd((tenantId, type), _ => new NumberBlock());
+        if (block.TryTake(out var taken))
+        {
+            return TicketNumbering.Format(type, taken);
+        }
+
+        await block.Refill.WaitAsync(cancellationToken);
+        try
+        {
+            if (block.TryTake(out taken))
+            {
+                return TicketNumbering.Format(type, taken);
+            }
+
+            var size = block.NextSize();
+            var first = await ReserveAsync(tenantId, type, size, cancellationToken);
+            return TicketNumbering.Format(type, block.Fill(first, size));
+        }
+        finally
+        {
+            block.Refill.Release();
+        }
+    }
+
+    /// <summary>Advances the counter by <paramref name="size"/>; returns the first sequence of the reserved block.</summary>
+    private async Task<long> ReserveAsync(string tenantId, TicketType type, int size, CancellationToken cancellationToken)
     {
         var prefix = TicketNumbering.Prefix(type);
         var key = new DocumentKey(tenantId, prefix);
@@ -66,20 +112,67 @@ public sealed class TicketStore(IDocumentStore store, IEnumerable<ITicketWriteRu
             {
                 if (counter is null)
                 {
-                    await store.CreateAsync(Counters, key, new TicketCounter(prefix, tenantId, 1), cancellationToken);
-                    return TicketNumbering.Format(type, 0);
+                    await store.CreateAsync(Counters, key, new TicketCounter(prefix, tenantId, size), cancellationToken);
+                    return 0;
                 }
 
-                await store.ReplaceAsync(Counters, key, counter.Document with { Next = counter.Document.Next + 1 }, counter.ETag, cancellationToken);
-                return TicketNumbering.Format(type, counter.Document.Next);
+                await store.ReplaceAsync(Counters, key, counter.Document with { Next = counter.Document.Next + size }, counter.ETag, cancellationToken);
+                return counter.Document.Next;
             }
             catch (Exception ex) when (ex is PreconditionFailedException or DocumentConflictException)
             {
-                // Another ticket took this number; read the counter again.
+                // Another process reserved a block first; read the counter again.
             }
         }
 
         throw new DocumentStoreException($"Could not allocate a {prefix} number after {MaxAttempts} attempts; the counter is too contended.");
+    }
+
+    /// <summary>The numbers of one tenant and type reserved by this process and not handed out yet: [next, end).</summary>
+    private sealed class NumberBlock
+    {
+        private readonly Lock gate = new();
+        private long next;
+        private long end;
+        private int size;
+        private long filledAt = long.MinValue;
+
+        public SemaphoreSlim Refill { get; } = new(1, 1);
+
+        public bool TryTake(out long sequence)
+        {
+            lock (gate)
+            {
+                sequence = next;
+                if (next < end)
+                {
+                    next++;
+                    return true;
+                }
+
+                return false;
+            }
+        }
+
+        /// <summary>One at first; doubled when the last block lasted under a second, halved otherwise.</summary>
+        public int NextSize()
+        {
+            var quick = filledAt != long.MinValue && System.Diagnostics.Stopwatch.GetElapsedTime(filledAt) < BlockGrowthWindow;
+            size = size == 0 ? 1 : quick ? Math.Min(size * 2, MaxNumberBlock) : Math.Max(size / 2, 1);
+            return size;
+        }
+
+        /// <summary>Keeps [first + 1, first + size) for later callers and returns first.</summary>
+        public long Fill(long first, int size)
+        {
+            lock (gate)
+            {
+                next = first + 1;
+                end = first + size;
+                filledAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                return first;
+            }
+        }
     }
 
     /// <summary>

@@ -100,4 +100,134 @@ public sealed class SqliteDocumentStoreTests : DocumentStoreContract
         Assert.Contains("\"id\":\"a\"", body, StringComparison.Ordinal);
         Assert.DoesNotContain("\"assignee\"", body, StringComparison.Ordinal);
     }
+
+    private static ContainerDefinition TitleSearch(string name, bool fullText) => new(
+        name,
+        ["/tenantId", "/ticketId"],
+        [
+            new IndexedField("title", "$.title", FieldType.Text) { FullText = fullText },
+            new IndexedField("status", "$.status", FieldType.Text),
+            new IndexedField("openedAt", "$.openedAt", FieldType.Instant),
+        ])
+    {
+        SortedIndexes = fullText ? [["status", "openedAt"]] : [],
+    };
+
+    private static readonly string[] Titles =
+    [
+        "VPN drops every hour", "vpn client crash", "Printer on floor 3 jams", "Error 0x80070005 on install",
+        "Café menu screen frozen", "CAFÉ wifi", "say \"hello\" to the new laptop", "it", "Outlook: mailbox full (50 GB)",
+        "İstanbul office VPN", "straße sign", "%_ wildcard title", "a", "Zebra printer labels",
+    ];
+
+    private static readonly string[] Searches =
+    [
+        "vpn", "VPN", "vpn d", "0x80070005", "caf", "café", "CAFÉ", "\"hello\"", "it", "i", "(50 gb)", "istanbul", "İstanbul",
+        "strasse", "straße", "%_", "zebra", "no such thing", "o", "floor 3 jams", "er",
+    ];
+
+    private async Task<List<string>> SearchAsync(SqliteDocumentStore store, ContainerDefinition container, string text)
+    {
+        var page = await store.QueryAsync<TestTicket>(container, new DocumentQuery("contoso", [new QueryFilter("title", FilterOperator.Contains, text)], new QuerySort("openedAt", Descending: true), 100));
+        return page.Items.Select(i => i.Key.Id).ToList();
+    }
+
+    [Fact]
+    public async Task Text_search_through_the_trigram_index_finds_exactly_what_the_scan_finds_after_creates_updates_and_deletes()
+    {
+        var store = new SqliteDocumentStore(_database);
+        var indexed = TitleSearch("search_fts", fullText: true);
+        var scanned = TitleSearch("search_scan", fullText: false);
+        for (var i = 0; i < Titles.Length; i++)
+        {
+            foreach (var container in new[] { indexed, scanned })
+            {
+                var t = Ticket("contoso", $"T-{i}", $"T-{i}") with { Title = Titles[i], OpenedAt = DateTimeOffset.UnixEpoch.AddMinutes(i) };
+                await store.CreateAsync(container, new DocumentKey($"contoso|T-{i}", t.Id), t);
+            }
+        }
+
+        // Another tenant's VPN ticket is never found.
+        var other = Ticket("fabrikam", "F-1", "F-1") with { Title = "VPN" };
+        await store.CreateAsync(indexed, new DocumentKey("fabrikam|F-1", "F-1"), other);
+
+        foreach (var container in new[] { indexed, scanned })
+        {
+            var key = new DocumentKey("contoso|T-0", "T-0");
+            var read = await store.ReadAsync<TestTicket>(container, key);
+            await store.ReplaceAsync(container, key, read!.Document with { Title = "Keyboard sticky" }, read.ETag);
+            await store.DeleteAsync(container, new DocumentKey("contoso|T-1", "T-1"));
+        }
+
+        foreach (var text in Searches)
+        {
+            Assert.Equal(await SearchAsync(store, scanned, text), await SearchAsync(store, indexed, text));
+        }
+
+        Assert.Equal(["T-9"], await SearchAsync(store, indexed, "vpn"));
+        Assert.Equal(["T-0"], await SearchAsync(store, indexed, "sticky"));
+
+        var plan = Plan(
+            "SELECT t.id FROM \"doc_search_fts\" t WHERE t.pk1 = $p AND t.seq IN (SELECT rowid FROM \"doc_search_fts__fts\" WHERE \"doc_search_fts__fts\" MATCH $q) ORDER BY t.f_openedAt DESC",
+            ("$p", "contoso"), ("$q", "{f_title} : \"zebra\""));
+        Assert.Contains(plan, row => row.Contains("VIRTUAL TABLE INDEX", StringComparison.Ordinal));
+
+        var sortedPlan = Plan(
+            "SELECT t.id FROM \"doc_search_fts\" t WHERE t.pk1 = $p AND t.f_status = $s ORDER BY t.f_openedAt DESC, t.id DESC, t.pk DESC",
+            ("$p", "contoso"), ("$s", "Open"));
+        Assert.Contains(sortedPlan, row => row.Contains("ix_search_fts_status_openedAt_l1", StringComparison.Ordinal));
+        Assert.DoesNotContain(sortedPlan, row => row.Contains("TEMP B-TREE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_text_index_declared_later_is_filled_from_the_existing_documents()
+    {
+        var before = new SqliteDocumentStore(_database);
+        var t = Ticket("contoso", "T-1", "T-1") with { Title = "VPN drops" };
+        await before.CreateAsync(TitleSearch("search_later", fullText: false), new DocumentKey("contoso|T-1", "T-1"), t);
+
+        var after = new SqliteDocumentStore(_database);
+        Assert.Equal(["T-1"], await SearchAsync(after, TitleSearch("search_later", fullText: true), "vpn"));
+        Assert.Empty(await SearchAsync(after, TitleSearch("search_later", fullText: true), "zebra"));
+    }
+
+    [Fact]
+    public async Task A_common_search_term_pages_through_its_matches_in_sort_order_like_the_scan()
+    {
+        var store = new SqliteDocumentStore(_database);
+        ContainerDefinition Flat(string name, bool fullText) => new(name, ["/tenantId"], [
+            new IndexedField("title", "$.title", FieldType.Text) { FullText = fullText },
+            new IndexedField("openedAt", "$.openedAt", FieldType.Instant),
+        ]);
+        var indexed = Flat("common_fts", fullText: true);
+        var scanned = Flat("common_scan", fullText: false);
+        var count = SqliteDocumentStore.TextIndexDriveLimit + 100;
+        foreach (var container in new[] { indexed, scanned })
+        {
+            for (var start = 0; start < count; start += 100)
+            {
+                var operations = Enumerable.Range(start, Math.Min(100, count - start)).Select(i =>
+                    (BatchOperation)new BatchOperation.Create($"T-{i:D5}", Ticket("contoso", $"T-{i:D5}", $"T-{i:D5}") with { Title = i % 3 == 0 ? $"VPN drop {i}" : $"vpn slow {i}", OpenedAt = DateTimeOffset.UnixEpoch.AddMinutes(i % 50) })).ToList();
+                await store.ExecuteBatchAsync(container, "contoso", operations);
+            }
+        }
+
+        async Task<List<string>> PagesAsync(ContainerDefinition container, string text)
+        {
+            var ids = new List<string>();
+            string? continuation = null;
+            for (var page = 0; page < 3; page++)
+            {
+                var result = await store.QueryAsync<TestTicket>(container, new DocumentQuery("contoso", [new QueryFilter("title", FilterOperator.Contains, text)], new QuerySort("openedAt", Descending: true), 10, continuation));
+                ids.AddRange(result.Items.Select(i => i.Key.Id));
+                continuation = result.ContinuationToken;
+            }
+
+            return ids;
+        }
+
+        Assert.Equal(await PagesAsync(scanned, "vpn"), await PagesAsync(indexed, "vpn"));
+        Assert.Equal(await PagesAsync(scanned, "drop 21"), await PagesAsync(indexed, "drop 21"));
+        Assert.Empty(await PagesAsync(indexed, "zebra"));
+    }
 }

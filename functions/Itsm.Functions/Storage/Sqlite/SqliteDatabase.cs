@@ -35,7 +35,22 @@ public sealed class SqliteDatabase
 
     public string Path { get; }
 
+    /// <summary>Set while <see cref="HoldNewConnectionsAsync{T}"/> runs: new connections wait for it.</summary>
+    private volatile TaskCompletionSource? _held;
+
+    private readonly SemaphoreSlim _holding = new(1, 1);
+
     public SqliteConnection Open()
+    {
+        if (_held is { } held)
+        {
+            held.Task.Wait();
+        }
+
+        return OpenUnheld();
+    }
+
+    private SqliteConnection OpenUnheld()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
@@ -44,6 +59,40 @@ public sealed class SqliteDatabase
     }
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_held is { } held)
+        {
+            await held.Task.WaitAsync(cancellationToken);
+        }
+
+        return await OpenUnheldAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on a connection of its own while every other caller of <see cref="Open"/> and
+    /// <see cref="OpenAsync"/> in this process waits (connections already open carry on and finish). What a WAL
+    /// checkpoint needs to restart the log under load: no new reader or writer gets in first. Keep the action short
+    /// (a busy timeout of a second or two): the whole app's database access waits for it.
+    /// </summary>
+    public async Task<T> HoldNewConnectionsAsync<T>(Func<SqliteConnection, T> action, CancellationToken cancellationToken)
+    {
+        await _holding.WaitAsync(cancellationToken);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await using var connection = await OpenUnheldAsync(cancellationToken);
+            _held = held;
+            return action(connection);
+        }
+        finally
+        {
+            _held = null;
+            held.SetResult();
+            _holding.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenUnheldAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);

@@ -138,6 +138,16 @@ public sealed class SqliteDocumentStore : IDocumentStore
             var field = container.Field(filter.Field);
             var values = FilterValues(field, filter).Select(v => ToSqlValue(field, v)).ToList();
             var column = $"t.{Column(field)}";
+            var textIndex = TextIndexUse.None;
+            if (filter.Operator == FilterOperator.Contains && UsesTextIndex(field, values[0]))
+            {
+                textIndex = await TextIndexUseAsync(connection, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
+                if (textIndex == TextIndexUse.NoMatch)
+                {
+                    return new DocumentPage<T>([], null);
+                }
+            }
+
             where.Add(filter.Operator switch
             {
                 FilterOperator.Equals when values[0] is null => $"{column} IS NULL",
@@ -149,6 +159,9 @@ public sealed class SqliteDocumentStore : IDocumentStore
                 FilterOperator.GreaterThan => $"{column} > {Parameter(values[0])}",
                 FilterOperator.GreaterThanOrEqual => $"{column} >= {Parameter(values[0])}",
                 FilterOperator.In => $"{column} IN ({string.Join(", ", values.Select(Parameter))})",
+                FilterOperator.Contains when textIndex == TextIndexUse.Drive =>
+                    $"t.seq IN (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH {Parameter(FullTextMatch(field, (string)values[0]!))}) "
+                    + $"AND instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
                 FilterOperator.Contains => $"instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
                 FilterOperator.ArrayContains =>
                     $"t.seq IN (SELECT a.doc FROM {ArrayTable(container)} a WHERE a.field = {Parameter(field.Name)} AND a.value = {Parameter(values[0])}"
@@ -376,6 +389,45 @@ public sealed class SqliteDocumentStore : IDocumentStore
 
     private static string Column(IndexedField field) => $"\"f_{field.Name}\"";
 
+    private static string FullTextTable(ContainerDefinition container) => $"\"doc_{container.Name}__fts\"";
+
+    /// <summary>
+    /// Whether a Contains filter can be answered from the trigram index with the same result as the scan: the index
+    /// finds substrings of three characters or more, and its case folding agrees with <c>itsm_fold</c> for ASCII.
+    /// The scan's test stays in the query as well, so the index only narrows the candidates.
+    /// </summary>
+    private static bool UsesTextIndex(IndexedField field, object? value) =>
+        field.FullText && value is string { Length: >= 3 } text && text.All(char.IsAscii) && !text.Any(char.IsControl);
+
+    /// <summary>Below this many index hits the query starts from them; at or above it, it walks the sort order.</summary>
+    public const int TextIndexDriveLimit = 2_000;
+
+    private enum TextIndexUse
+    {
+        None,
+        NoMatch,
+        Drive,
+        Walk,
+    }
+
+    /// <summary>
+    /// How to use the text index for one search, from a bounded count of its hits (all tenants): none means no document
+    /// can match (the index finds a superset of the matches), so the answer is an empty page without reading anything;
+    /// a few means starting from them and sorting them; many means the matches are common, so walking the sort order
+    /// and testing each document finds a page sooner than sorting thousands of hits.
+    /// </summary>
+    private static async Task<TextIndexUse> TextIndexUseAsync(SqliteConnection connection, ContainerDefinition container, string match, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH $match LIMIT {TextIndexDriveLimit})";
+        command.Parameters.AddWithValue("$match", match);
+        var hits = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        return hits == 0 ? TextIndexUse.NoMatch : hits < TextIndexDriveLimit ? TextIndexUse.Drive : TextIndexUse.Walk;
+    }
+
+    /// <summary>An FTS5 query for the substring in one column: a quoted phrase (quotes doubled), which trigram matches anywhere.</summary>
+    private static string FullTextMatch(IndexedField field, string text) => $"{{f_{field.Name}}} : \"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
     /// <summary>Creates the container's table, columns, indexes and triggers once per store (idempotent DDL).</summary>
     private void Ensure(ContainerDefinition container)
     {
@@ -438,7 +490,8 @@ public sealed class SqliteDocumentStore : IDocumentStore
     }
 
     private static bool SameDefinition(ContainerDefinition a, ContainerDefinition b) =>
-        a.PartitionKeyPaths.SequenceEqual(b.PartitionKeyPaths, StringComparer.Ordinal) && a.Fields.SequenceEqual(b.Fields);
+        a.PartitionKeyPaths.SequenceEqual(b.PartitionKeyPaths, StringComparer.Ordinal) && a.Fields.SequenceEqual(b.Fields)
+        && a.SortedIndexes.Count == b.SortedIndexes.Count && a.SortedIndexes.Zip(b.SortedIndexes).All(p => p.First.SequenceEqual(p.Second, StringComparer.Ordinal));
 
     private static void CreateSchema(SqliteConnection connection, SqliteTransaction transaction, ContainerDefinition container)
     {
@@ -507,6 +560,16 @@ public sealed class SqliteDocumentStore : IDocumentStore
             }
         }
 
+        foreach (var fields in container.SortedIndexes)
+        {
+            var columns = string.Join(", ", fields.Select(f => Column(container.Field(f))));
+            var first = Column(container.Field(fields[0]));
+            var indexName = $"ix_{name}_{string.Join("_", fields)}";
+            ddl.Append(hierarchical
+                ? $"CREATE INDEX IF NOT EXISTS \"{indexName}_l1\" ON {table} (pk1, {columns}, id, pk) WHERE {first} IS NOT NULL;\n"
+                : $"CREATE INDEX IF NOT EXISTS \"{indexName}\" ON {table} (pk, {columns}, id) WHERE {first} IS NOT NULL;\n");
+        }
+
         // Triggers keep the array side table in step with every write, inside the writing transaction.
         var arrayFields = container.Fields.Where(f => f.Type == FieldType.TextArray).ToList();
         string Explode(string row) => string.Concat(arrayFields.Select(f =>
@@ -537,6 +600,62 @@ public sealed class SqliteDocumentStore : IDocumentStore
             }
         }
 
+        SqliteDatabase.Execute(connection, ddl.ToString(), transaction);
+        CreateFullTextIndex(connection, transaction, container);
+    }
+
+    /// <summary>
+    /// The FTS5 trigram table of the container's full-text fields (rowid = the document's seq), kept by triggers in the
+    /// writing transaction like the array side table, and filled from the documents when it is created.
+    /// </summary>
+    private static void CreateFullTextIndex(SqliteConnection connection, SqliteTransaction transaction, ContainerDefinition container)
+    {
+        var fields = container.Fields.Where(f => f.FullText).ToList();
+        if (fields.Count == 0)
+        {
+            return;
+        }
+
+        var name = container.Name;
+        var table = Table(container);
+        var fts = FullTextTable(container);
+        var columns = string.Join(", ", fields.Select(f => $"f_{f.Name}"));
+        var values = string.Join(", ", fields.Select(f => $"NEW.{Column(f)}"));
+        var anySet = string.Join(" OR ", fields.Select(f => $"NEW.{Column(f)} IS NOT NULL"));
+        bool exists;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'doc_{name}__fts'";
+            exists = command.ExecuteScalar() is not null;
+        }
+
+        var ddl = new StringBuilder();
+        if (!exists)
+        {
+            ddl.Append($"""
+                CREATE VIRTUAL TABLE {fts} USING fts5({columns}, tokenize = 'trigram case_sensitive 0');
+                INSERT INTO {fts} (rowid, {columns}) SELECT seq, {string.Join(", ", fields.Select(Column))} FROM {table} WHERE {anySet.Replace("NEW.", string.Empty, StringComparison.Ordinal)};
+
+                """);
+        }
+
+        ddl.Append($"""
+            DROP TRIGGER IF EXISTS "tr_{name}_fts_ai";
+            DROP TRIGGER IF EXISTS "tr_{name}_fts_au";
+            DROP TRIGGER IF EXISTS "tr_{name}_fts_ad";
+            CREATE TRIGGER "tr_{name}_fts_ai" AFTER INSERT ON {table} WHEN {anySet} BEGIN
+              INSERT INTO {fts} (rowid, {columns}) VALUES (NEW.seq, {values});
+            END;
+            CREATE TRIGGER "tr_{name}_fts_au" AFTER UPDATE OF body ON {table} BEGIN
+              DELETE FROM {fts} WHERE rowid = OLD.seq;
+              INSERT INTO {fts} (rowid, {columns}) SELECT NEW.seq, {values} WHERE {anySet};
+            END;
+            CREATE TRIGGER "tr_{name}_fts_ad" AFTER DELETE ON {table} BEGIN
+              DELETE FROM {fts} WHERE rowid = OLD.seq;
+            END;
+
+            """);
         SqliteDatabase.Execute(connection, ddl.ToString(), transaction);
     }
 }

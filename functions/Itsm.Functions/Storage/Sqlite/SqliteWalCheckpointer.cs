@@ -3,20 +3,25 @@ using Microsoft.Data.Sqlite;
 namespace Itsm.Functions.Storage.Sqlite;
 
 /// <summary>
-/// Gives back the write-ahead log's disk space once a burst of writes is over. SQLite's automatic checkpoint copies
-/// pages back but only rewinds the log when no reader is using it, which never happens while requests keep coming,
-/// and it never shrinks the file. Every <see cref="Interval"/>, when the log is larger than
-/// <see cref="ThresholdBytes"/>, this runs a TRUNCATE checkpoint with a short busy timeout; under sustained
-/// concurrent writes it usually cannot get the lock and tries again next time, so the log is truncated within one
-/// interval after the load drops (measured in docs/benchmarks.md), not during it.
+/// Keeps the write-ahead log bounded, under load too. SQLite's automatic checkpoint copies pages back but only rewinds
+/// the log when no reader is using it, which never happens while requests keep coming, so under sustained writes the
+/// log grew without bound (750 MiB in 20 s of ticket creates, docs/benchmarks.md). Every <see cref="Interval"/>, when
+/// the log is larger than <see cref="ThresholdBytes"/>: a PASSIVE checkpoint first, alongside the load (it copies most
+/// pages back), then a TRUNCATE checkpoint while the app's new connections wait
+/// (<see cref="SqliteDatabase.HoldNewConnectionsAsync{T}"/>): the transactions already running finish within
+/// milliseconds, no new one starts before it, so it gets the locks it needs, copies the rest and empties the log.
+/// Connections wait for at most <see cref="BusyTimeout"/> (5 s: on a machine starved of CPU a running transaction can take
+/// seconds); if a long reader keeps the log busy that long, the
+/// checkpoint gives up and tries again next time. A checkpoint only copies committed pages into the database file, so
+/// no acknowledged write is lost.
 /// </summary>
 public sealed class SqliteWalCheckpointer(SqliteDatabase database, TimeProvider time, ILogger<SqliteWalCheckpointer> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     public const long ThresholdBytes = 64L << 20;
 
-    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
 
     public string WalPath => database.Path + "-wal";
 
@@ -29,19 +34,29 @@ public sealed class SqliteWalCheckpointer(SqliteDatabase database, TimeProvider 
             return false;
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        SqliteDatabase.Execute(connection, $"PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};");
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var busy = await reader.ReadAsync(cancellationToken) && reader.GetInt32(0) != 0;
+        var size = wal.Length;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            SqliteDatabase.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+
+        var busy = await database.HoldNewConnectionsAsync(
+            connection =>
+            {
+                SqliteDatabase.Execute(connection, $"PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};");
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+                using var reader = command.ExecuteReader();
+                return reader.Read() && reader.GetInt32(0) != 0;
+            },
+            cancellationToken);
         if (busy)
         {
-            logger.LogDebug("WAL checkpoint of {Path} deferred: readers or a writer kept it busy ({Bytes} bytes).", database.Path, wal.Length);
+            logger.LogInformation("WAL checkpoint of {Path} deferred: a reader or writer kept it busy ({Bytes} bytes).", database.Path, size);
         }
         else
         {
-            logger.LogInformation("WAL of {Path} checkpointed and truncated from {Bytes} bytes.", database.Path, wal.Length);
+            logger.LogInformation("WAL of {Path} checkpointed and truncated from {Bytes} bytes.", database.Path, size);
         }
 
         return !busy;
