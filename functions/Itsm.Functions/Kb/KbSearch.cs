@@ -38,7 +38,10 @@ public sealed class SqliteKbSearchIndex(SqliteDatabase database, IDocumentStore 
 
         await EnsureAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        SqliteDatabase.LoadCurrentSchema(connection, transaction);
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
 
         // Terms are folded to letters and digits, so quoting them makes a safe FTS5 query.
         var match = string.Join(matchAll ? " AND " : " OR ", terms.Select(t => $"\"{t}\"*"));

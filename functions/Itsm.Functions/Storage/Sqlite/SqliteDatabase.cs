@@ -122,6 +122,17 @@ public sealed class SqliteDatabase
         }
     }
 
+    /// <summary>
+    /// Brings the connection's copy of the schema up to date before a statement that reaches a full-text (FTS5) table,
+    /// directly or through a trigger. A pooled connection keeps the schema it last read. Under load, while other
+    /// connections changed the schema (containers used for the first time, the planner's statistics), such statements
+    /// failed now and then with "no such table" for a table that existed (a 500 on ticket create, an SLA activity
+    /// failing). Reading the schema table first, inside the transaction, stopped that: it reloads a stale schema, and
+    /// within the transaction the schema cannot change again (a writer holds the write lock, a reader its snapshot).
+    /// </summary>
+    public static void LoadCurrentSchema(SqliteConnection connection, SqliteTransaction transaction) =>
+        Execute(connection, "SELECT 1 FROM sqlite_master LIMIT 1", transaction);
+
     public static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();

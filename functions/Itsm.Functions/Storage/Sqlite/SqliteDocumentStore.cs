@@ -115,7 +115,16 @@ public sealed class SqliteDocumentStore : IDocumentStore
         var fingerprint = Fingerprint(container, query);
         var table = Table(container);
         await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = query.Filters.Any(f => f.Operator == FilterOperator.Contains && UsesTextIndex(container.Field(f.Field), f.Value))
+            ? connection.BeginTransaction(deferred: true)
+            : null;
+        if (transaction is not null)
+        {
+            SqliteDatabase.LoadCurrentSchema(connection, transaction);
+        }
+
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         var where = new List<string>();
         var parameters = 0;
         string Parameter(object? value)
@@ -141,7 +150,7 @@ public sealed class SqliteDocumentStore : IDocumentStore
             var textIndex = TextIndexUse.None;
             if (filter.Operator == FilterOperator.Contains && UsesTextIndex(field, values[0]))
             {
-                textIndex = await TextIndexUseAsync(connection, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
+                textIndex = await TextIndexUseAsync(connection, transaction, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
                 if (textIndex == TextIndexUse.NoMatch)
                 {
                     return new DocumentPage<T>([], null);
@@ -314,6 +323,7 @@ public sealed class SqliteDocumentStore : IDocumentStore
         var hierarchical = IsHierarchical(container);
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: false);
+        SqliteDatabase.LoadCurrentSchema(connection, transaction);
         var etags = new List<string>(writes.Count);
         foreach (var write in writes)
         {
@@ -416,9 +426,10 @@ public sealed class SqliteDocumentStore : IDocumentStore
     /// a few means starting from them and sorting them; many means the matches are common, so walking the sort order
     /// and testing each document finds a page sooner than sorting thousands of hits.
     /// </summary>
-    private static async Task<TextIndexUse> TextIndexUseAsync(SqliteConnection connection, ContainerDefinition container, string match, CancellationToken cancellationToken)
+    private static async Task<TextIndexUse> TextIndexUseAsync(SqliteConnection connection, SqliteTransaction? transaction, ContainerDefinition container, string match, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = $"SELECT count(*) FROM (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH $match LIMIT {TextIndexDriveLimit})";
         command.Parameters.AddWithValue("$match", match);
         var hits = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
