@@ -5,6 +5,7 @@
 # Usage: scripts/bench-tickets.sh [concurrency] [duration-seconds]
 #        scripts/bench-tickets.sh rate=200 [duration-seconds]   (open loop: 200 requests/s due whatever the answers,
 #        latency from each request's due instant; the WAL's size is sampled every second during the run)
+#        WARMUP=40 scripts/bench-tickets.sh ...          (a longer warm-up than the default 3 s, past the JIT's tiering)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -42,7 +43,7 @@ sampler=$!
 cpu() { awk '{print $14 + $15}' "/proc/$app/stat"; }
 cpu_before=$(cpu)
 "$work/load/Itsm.LoadTest" --url "http://127.0.0.1:$port/api/tickets" --method POST --body "$body" \
-  --header "Authorization: Bearer $token" "${mode[@]}" --duration "$duration" --warmup 3 | tee "$work/load.txt" || status=$?
+  --header "Authorization: Bearer $token" "${mode[@]}" --duration "$duration" --warmup "${WARMUP:-3}" | tee "$work/load.txt" || status=$?
 cpu_after=$(cpu)
 echo "largest WAL during the run: $(( $(cat "$work/wal-max" 2>/dev/null || echo 0) / 1048576 )) MiB"
 kill $sampler 2>/dev/null || true
