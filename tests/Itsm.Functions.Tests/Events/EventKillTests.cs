@@ -3,8 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
 
@@ -14,7 +12,7 @@ namespace Itsm.Functions.Tests.Events;
 /// The app as a child process killed (SIGKILL) right after a ticket's write, before anything relays its event; the app
 /// restarted on the same database must still put the event in the feed.
 /// </summary>
-public partial class EventKillTests
+public class EventKillTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -22,15 +20,9 @@ public partial class EventKillTests
     public async Task A_ticket_created_just_before_a_crash_still_appears_in_the_feed_after_the_restart()
     {
         var directory = TempDirectory.Create();
-        await using (var process = AppProcess.Start(new Dictionary<string, string>
+        await using (var process = AppProcess.StartStandalone(directory, "ticket-created"))
         {
-            ["Itsm__Sqlite__Path"] = Path.Combine(directory, "itsm.db"),
-            ["Itsm__Standalone__Urls"] = "http://127.0.0.1:0",
-            ["Logging__LogLevel__Default"] = "Warning",
-            [CrashPoints.Variable] = "ticket-created",
-        }))
-        {
-            var address = await AddressAsync(process);
+            var address = await process.ListeningAddressAsync();
             var key = AuthOptions.DefaultDevKeyPath(Path.Combine(directory, "itsm.db"));
             using var sam = new HttpClient { BaseAddress = address };
             sam.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", DevTokens.Mint(key, "sam", [AppRoles.Agent], "contoso", "Sam Agent"));
@@ -64,21 +56,4 @@ public partial class EventKillTests
         Assert.Equal("Disk full", created.GetProperty("data").GetProperty("title").GetString());
         Assert.Equal(1, created.GetProperty("position").GetInt64());
     }
-
-    private static async Task<Uri> AddressAsync(AppProcess process)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await foreach (var line in process.Output.Reader.ReadAllAsync(timeout.Token))
-        {
-            if (ListeningOn().Match(line) is { Success: true } match)
-            {
-                return new Uri(match.Groups[1].Value);
-            }
-        }
-
-        throw new InvalidOperationException("The app ended before it listened.");
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

@@ -3,14 +3,13 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
 
 namespace Itsm.Functions.Tests.Sla;
 
 /// <summary>An SLA clock survives the app being killed (SIGKILL) right after its ticket was raised.</summary>
-public partial class SlaKillTests
+public class SlaKillTests
 {
     [Fact]
     public async Task A_clock_started_by_a_killed_process_fires_its_warning_and_breach_once_after_a_restart()
@@ -28,7 +27,7 @@ public partial class SlaKillTests
         DateTimeOffset raisedAt;
         await using (var process = AppProcess.Start(environment))
         {
-            using var http = new HttpClient { BaseAddress = await AddressAsync(process) };
+            using var http = new HttpClient { BaseAddress = await process.ListeningAddressAsync() };
             var token = DevTokens.Mint(AuthOptions.DefaultDevKeyPath(database), "root", [AppRoles.Admin], "contoso");
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
             var days = string.Join(",", Enum.GetNames<DayOfWeek>().Select(d => $"\"{d.ToLowerInvariant()}\":[\"00:00-24:00\"]"));
@@ -60,21 +59,4 @@ public partial class SlaKillTests
 
     private static DateTimeOffset Detail(JsonElement auditEvent, string field) =>
         auditEvent.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("field").GetString() == field).GetProperty("new").GetDateTimeOffset();
-
-    private static async Task<Uri> AddressAsync(AppProcess process)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await foreach (var line in process.Output.Reader.ReadAllAsync(timeout.Token))
-        {
-            if (ListeningOn().Match(line) is { Success: true } match)
-            {
-                return new Uri(match.Groups[1].Value);
-            }
-        }
-
-        throw new InvalidOperationException("The app ended before it listened.");
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

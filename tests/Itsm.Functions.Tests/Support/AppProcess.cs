@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using System.Threading.Channels;
 
 namespace Itsm.Functions.Tests.Support;
 
 /// <summary>The app's own build output, and the app started from it as a separate process (for kill tests).</summary>
-public sealed class AppProcess : IAsyncDisposable
+public sealed partial class AppProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
@@ -64,6 +65,33 @@ public sealed class AppProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         return app;
     }
+
+    /// <summary>The standalone app on a database in <paramref name="directory"/>, on a free loopback port, dying at <paramref name="crashPoint"/>.</summary>
+    public static AppProcess StartStandalone(string directory, string crashPoint) => Start(new Dictionary<string, string>
+    {
+        ["Itsm__Sqlite__Path"] = Path.Combine(directory, "itsm.db"),
+        ["Itsm__Standalone__Urls"] = "http://127.0.0.1:0",
+        ["Logging__LogLevel__Default"] = "Warning",
+        [Itsm.Functions.Hosting.CrashPoints.Variable] = crashPoint,
+    });
+
+    /// <summary>Where the app listens, read from its "listening on" line (at most a minute).</summary>
+    public async Task<Uri> ListeningAddressAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await foreach (var line in Output.Reader.ReadAllAsync(timeout.Token))
+        {
+            if (ListeningOn().Match(line) is { Success: true } match)
+            {
+                return new Uri(match.Groups[1].Value);
+            }
+        }
+
+        throw new InvalidOperationException("The app ended before it listened.");
+    }
+
+    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
 
     /// <summary>Waits for <paramref name="count"/> output lines containing <paramref name="text"/>.</summary>
     public async Task WaitForLinesAsync(string text, int count, TimeSpan patience)

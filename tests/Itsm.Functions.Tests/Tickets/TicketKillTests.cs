@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Itsm.Functions.Hosting;
 using Itsm.Functions.Security;
 using Itsm.Functions.Tests.Support;
@@ -14,7 +13,7 @@ namespace Itsm.Functions.Tests.Tickets;
 /// The app as a child process, killed (SIGKILL) at a named point between two writes (<see cref="CrashPoints"/>), then
 /// restarted on the same database: what the crash left behind must be whole once the app has run again.
 /// </summary>
-public partial class TicketKillTests
+public class TicketKillTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -109,13 +108,7 @@ public partial class TicketKillTests
         return request;
     }
 
-    private static AppProcess Start(string directory, string crashPoint) => AppProcess.Start(new Dictionary<string, string>
-    {
-        ["Itsm__Sqlite__Path"] = Path.Combine(directory, "itsm.db"),
-        ["Itsm__Standalone__Urls"] = "http://127.0.0.1:0",
-        ["Logging__LogLevel__Default"] = "Warning",
-        [CrashPoints.Variable] = crashPoint,
-    });
+    private static AppProcess Start(string directory, string crashPoint) => AppProcess.StartStandalone(directory, crashPoint);
 
     /// <summary>The app again on the same database, its clock past the killed process's timers (so the missed sweeps run at once).</summary>
     private static Task<StandaloneApp> RestartAsync(string directory) =>
@@ -123,7 +116,7 @@ public partial class TicketKillTests
 
     private static async Task<(HttpClient Ana, HttpClient Sam)> ClientsAsync(AppProcess process, string directory)
     {
-        var address = await AddressAsync(process);
+        var address = await process.ListeningAddressAsync();
         var key = AuthOptions.DefaultDevKeyPath(Path.Combine(directory, "itsm.db"));
         HttpClient Client(string token) => new() { BaseAddress = address, DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", token) } };
         return (Client(DevTokens.Mint(key, "ana", [], "contoso", "Ana Silva", "ana@contoso.com")), Client(DevTokens.Mint(key, "sam", [AppRoles.Agent], "contoso", "Sam Agent")));
@@ -156,21 +149,4 @@ public partial class TicketKillTests
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<Uri> AddressAsync(AppProcess process)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await foreach (var line in process.Output.Reader.ReadAllAsync(timeout.Token))
-        {
-            if (ListeningOn().Match(line) is { Success: true } match)
-            {
-                return new Uri(match.Groups[1].Value);
-            }
-        }
-
-        throw new InvalidOperationException("The app ended before it listened.");
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }
