@@ -90,23 +90,12 @@ public static class ReportDashboard
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
-    private static HttpResponseOutput Page(int status, string title, string body) =>
-        new(status, new Dictionary<string, string>
-        {
-            ["Content-Type"] = "text/html; charset=utf-8",
-            ["Cache-Control"] = "no-store",
-            ["Referrer-Policy"] = "no-referrer",
-            ["X-Frame-Options"] = "DENY",
-            ["X-Content-Type-Options"] = "nosniff",
-            ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        }, $"""
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="robots" content="noindex"><title>{E(title)}</title>
-            <style>body{"{"}font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1600px;background:#f6f7f9{"}"}
-            h1{"{"}margin:.2rem 0{"}"}.grid{"{"}display:grid;grid-template-columns:repeat(auto-fill,minmax(780px,1fr));gap:1rem{"}"}
-            figure{"{"}margin:0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.5rem;overflow-x:auto{"}"}
-            .notice{"{"}background:#fff4e5;padding:.75rem{"}"}input{"{"}width:100%;max-width:30rem;font-size:1rem;padding:.5rem{"}"}</style>
-            </head><body>{body}</body></html>
-            """);
+    private const string DashboardStyle = """
+        body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1600px;background:#f6f7f9}
+        h1{margin:.2rem 0}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(780px,1fr));gap:1rem}
+        figure{margin:0;background:#fff;border:1px solid #ddd;border-radius:.4rem;padding:.5rem;overflow-x:auto}
+        .notice{background:#fff4e5;padding:.75rem}input{width:100%;max-width:30rem;font-size:1rem;padding:.5rem}
+        """;
+
+    private static HttpResponseOutput Page(int status, string title, string body) => HtmlPage.Render(status, title, body, DashboardStyle);
 }
