@@ -64,8 +64,10 @@ public sealed record ImportReport
 public sealed record ImportProgress(int RowsDone, ImportReport Report);
 
 /// <summary>
-/// Applies CSV rows to the CMDB, row by row: each row is validated on its own and written with its audit event in
-/// one transaction, so a rejected row changes nothing and never stops the others. CIs are matched on their external
+/// Applies CSV rows to the CMDB: each row is validated on its own and written with its audit event as one batch (a
+/// relationship: one under each CI), so a rejected row changes nothing and never stops the others. The rows of a chunk
+/// are written together (<see cref="CmdbStore.WriteManyAsync"/>: one SQLite transaction, a savepoint per batch), which
+/// is what makes a large import fast; a row that lost a race with another writer is applied again on its own. CIs are matched on their external
 /// key (the CI id derives from it), so importing the same file again updates or leaves CIs unchanged and never
 /// duplicates them; relationships are matched on (source, type, target). A dry run validates and classifies every
 /// row (created, updated, unchanged, rejected) without writing.
@@ -74,6 +76,9 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
 {
     /// <summary>Rows read ahead and applied together when <c>parallelism</c> is above one.</summary>
     public const int ParallelBatchRows = 2_000;
+
+    /// <summary>Rows written together by one worker (one store call, so one SQLite transaction).</summary>
+    public const int ChunkRows = 500;
 
     /// <summary>
     /// Applies rows and reports every one. With <paramref name="parallelism"/> above one, rows are applied by that
@@ -88,7 +93,7 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
         foreach (var item in items)
         {
             batch.Add(item);
-            if (batch.Count >= (parallelism > 1 ? ParallelBatchRows : 500))
+            if (batch.Count >= (parallelism > 1 ? ParallelBatchRows : ChunkRows))
             {
                 report = await ApplyBatchAsync(report, batch);
                 batch.Clear();
@@ -101,19 +106,30 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
 
         async Task<ImportReport> ApplyBatchAsync(ImportReport soFar, List<CsvItem> rows)
         {
-            var outcomes = new RowOutcome[rows.Count];
             var workers = Math.Max(1, parallelism);
-            await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
+            var outcomes = new RowOutcome[rows.Count];
+            if (workers == 1 && !dryRun)
             {
-                for (var i = 0; i < rows.Count; i++)
+                cancellationToken.ThrowIfCancellationRequested();
+                outcomes = kind == ImportKind.Cis
+                    ? await ImportCisTogetherAsync(tenantId, actor, rows, classes, cancellationToken)
+                    : await ImportRelationshipsTogetherAsync(tenantId, actor, rows, cancellationToken);
+            }
+            else
+            {
+                await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
                 {
-                    if (workers == 1 || WorkerOf(rows[i], kind, workers) == worker)
+                    for (var i = 0; i < rows.Count; i++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        outcomes[i] = await ApplyAsync(rows[i]);
+                        if (workers == 1 || WorkerOf(rows[i], kind, workers) == worker)
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            outcomes[i] = await ApplyAsync(rows[i]);
+                        }
                     }
-                }
-            }));
+                }));
+            }
+
             foreach (var outcome in outcomes)
             {
                 soFar = soFar.Add(outcome);
@@ -133,6 +149,171 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
                 : kind == ImportKind.Cis
                     ? await ImportCiAsync(tenantId, actor, item.Row, classes, dryRun, cancellationToken)
                     : await ImportRelationshipAsync(tenantId, actor, item.Row, dryRun, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a chunk of CI rows with one write: each valid row becomes its create or update batch. A row whose key an
+    /// earlier row of the chunk has, and a row whose batch lost a race (created or changed meanwhile), is applied on
+    /// its own afterwards, in file order, exactly as <see cref="ImportCiAsync"/> would.
+    /// </summary>
+    private async Task<RowOutcome[]> ImportCisTogetherAsync(string tenantId, string actor, List<CsvItem> rows, TenantCiClasses? classes, CancellationToken cancellationToken)
+    {
+        var outcomes = new RowOutcome?[rows.Count];
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var writes = new List<(int Index, PartitionBatch Batch, RowOutcome Written)>();
+        var now = time.GetUtcNow();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Row is not { } row)
+            {
+                outcomes[i] = new RowOutcome(rows[i].Error!.Row, RowResult.Rejected, null, [rows[i].Error!]);
+                continue;
+            }
+
+            var errors = new List<RowError>();
+            var fields = ReadCiRow(row, classes, errors);
+            if (errors.Count > 0 || fields.ExternalKey is null or { Length: 0 } || !keys.Add(fields.ExternalKey))
+            {
+                continue;
+            }
+
+            var existing = await store.ReadByExternalKeyAsync(tenantId, fields.ExternalKey, cancellationToken);
+            var fieldErrors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            if (existing is null)
+            {
+                if (CiRules.Create(fields, classes, tenantId, actor, now, fieldErrors) is not { } ci)
+                {
+                    outcomes[i] = Rejected(row, ToRowErrors(row, fieldErrors));
+                    continue;
+                }
+
+                writes.Add((i, CmdbStore.CreateBatch(ci, CmdbService.Audit(tenantId, ci.Id, "created", actor, "import", CiRules.Diff(null, ci), now)), new RowOutcome(row.Row, RowResult.Created, ci.Id, [])));
+                continue;
+            }
+
+            if (CiRules.Apply(existing.Document, fields, classes, replaceAttributes: true, now, fieldErrors) is not { } updated)
+            {
+                outcomes[i] = Rejected(row, ToRowErrors(row, fieldErrors));
+                continue;
+            }
+
+            var changes = CiRules.Diff(existing.Document, updated);
+            if (changes.Count == 0)
+            {
+                outcomes[i] = new RowOutcome(row.Row, RowResult.Unchanged, updated.Id, []);
+                continue;
+            }
+
+            writes.Add((i, CmdbStore.UpdateBatch(updated, existing.ETag, CmdbService.Audit(tenantId, updated.Id, "updated", actor, "import", changes, now)), new RowOutcome(row.Row, RowResult.Updated, updated.Id, [])));
+        }
+
+        var results = writes.Count == 0 ? [] : await store.WriteManyAsync(tenantId, [.. writes.Select(w => w.Batch)], cancellationToken);
+        foreach (var (write, result) in writes.Zip(results))
+        {
+            if (result.Succeeded)
+            {
+                outcomes[write.Index] = write.Written;
+            }
+        }
+
+        // The rest (invalid rows, repeated keys, lost races) go the single-row way, which reports or retries them.
+        for (var i = 0; i < rows.Count; i++)
+        {
+            outcomes[i] ??= await ImportCiAsync(tenantId, actor, rows[i].Row!, classes, dryRun: false, cancellationToken);
+        }
+
+        return outcomes!;
+    }
+
+    /// <summary>
+    /// Applies a chunk of relationship rows with one write: both copies of each valid row, a batch each. A copy that
+    /// is there already fails its batch with a conflict, which counts as written before (as in
+    /// <see cref="CmdbStore.AddRelationshipAsync"/>): a row whose two copies were both there is unchanged.
+    /// </summary>
+    private async Task<RowOutcome[]> ImportRelationshipsTogetherAsync(string tenantId, string actor, List<CsvItem> rows, CancellationToken cancellationToken)
+    {
+        var outcomes = new RowOutcome[rows.Count];
+        var known = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var writes = new List<(int Index, CsvRow Row, CiRelationship Edge)>();
+        var batches = new List<PartitionBatch>();
+        var now = time.GetUtcNow();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Row is not { } row)
+            {
+                outcomes[i] = new RowOutcome(rows[i].Error!.Row, RowResult.Rejected, null, [rows[i].Error!]);
+                continue;
+            }
+
+            var (type, errors) = await CheckRelationshipAsync(tenantId, row, known, cancellationToken);
+            if (errors.Count > 0)
+            {
+                outcomes[i] = Rejected(row, errors);
+                continue;
+            }
+
+            var added = CmdbService.RelationshipAdded(tenantId, ConfigurationItem.IdFor(row.Cells["sourceKey"]), type, ConfigurationItem.IdFor(row.Cells["targetKey"]), actor, "import", now);
+            var (source, target) = CmdbStore.RelationshipBatches(added.Edge, added.SourceEvent, added.TargetEvent);
+            writes.Add((i, row, added.Edge));
+            batches.Add(source);
+            batches.Add(target);
+        }
+
+        var results = batches.Count == 0 ? [] : await store.WriteManyAsync(tenantId, batches, cancellationToken);
+        for (var w = 0; w < writes.Count; w++)
+        {
+            var (index, row, edge) = writes[w];
+            var wrote = results[2 * w].Succeeded || results[(2 * w) + 1].Succeeded;
+            outcomes[index] = new RowOutcome(row.Row, wrote ? RowResult.Created : RowResult.Unchanged, edge.Id, []);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>The row's relationship type, or why the row is rejected (type, missing or unknown CIs, a CI related to itself).</summary>
+    private async Task<(RelationshipType Type, List<RowError> Errors)> CheckRelationshipAsync(string tenantId, CsvRow row, Dictionary<string, bool>? known, CancellationToken cancellationToken)
+    {
+        var errors = new List<RowError>();
+        var sourceKey = row.Cells["sourceKey"];
+        var targetKey = row.Cells["targetKey"];
+        var typeText = row.Cells["type"];
+        if (!Enum.TryParse<RelationshipType>(typeText, ignoreCase: true, out var type) || int.TryParse(typeText, out _))
+        {
+            errors.Add(new RowError(row.Row, "type", $"must be one of: {string.Join(", ", Enum.GetNames<RelationshipType>())}."));
+        }
+
+        if (sourceKey.Length == 0 || !await ExistsAsync(sourceKey))
+        {
+            errors.Add(new RowError(row.Row, "sourceKey", sourceKey.Length == 0 ? "is required." : $"no CI has the external key '{sourceKey}'."));
+        }
+
+        if (targetKey.Length == 0)
+        {
+            errors.Add(new RowError(row.Row, "targetKey", "is required."));
+        }
+        else if (targetKey == sourceKey)
+        {
+            errors.Add(new RowError(row.Row, "targetKey", "is the source itself: a CI cannot be related to itself."));
+        }
+        else if (!await ExistsAsync(targetKey))
+        {
+            errors.Add(new RowError(row.Row, "targetKey", $"no CI has the external key '{targetKey}'."));
+        }
+
+        return (type, errors);
+
+        // Within a chunk a CI's existence is read once: the import does not delete CIs, and a chunk is a moment.
+        async Task<bool> ExistsAsync(string key)
+        {
+            if (known is not null && known.TryGetValue(key, out var exists))
+            {
+                return exists;
+            }
+
+            exists = await store.ReadByExternalKeyAsync(tenantId, key, cancellationToken) is not null;
+            known?.Add(key, exists);
+            return exists;
+        }
     }
 
     private static int WorkerOf(CsvItem item, ImportKind kind, int workers) =>
@@ -215,40 +396,15 @@ public sealed class CmdbImporter(CmdbStore store, CmdbService service, TimeProvi
 
     public async Task<RowOutcome> ImportRelationshipAsync(string tenantId, string actor, CsvRow row, bool dryRun, CancellationToken cancellationToken)
     {
-        var errors = new List<RowError>();
-        var sourceKey = row.Cells["sourceKey"];
-        var targetKey = row.Cells["targetKey"];
-        var typeText = row.Cells["type"];
-        if (!Enum.TryParse<RelationshipType>(typeText, ignoreCase: true, out var type) || int.TryParse(typeText, out _))
-        {
-            errors.Add(new RowError(row.Row, "type", $"must be one of: {string.Join(", ", Enum.GetNames<RelationshipType>())}."));
-        }
-
-        var source = sourceKey.Length == 0 ? null : await store.ReadByExternalKeyAsync(tenantId, sourceKey, cancellationToken);
-        if (source is null)
-        {
-            errors.Add(new RowError(row.Row, "sourceKey", sourceKey.Length == 0 ? "is required." : $"no CI has the external key '{sourceKey}'."));
-        }
-
-        if (targetKey.Length == 0)
-        {
-            errors.Add(new RowError(row.Row, "targetKey", "is required."));
-        }
-        else if (targetKey == sourceKey)
-        {
-            errors.Add(new RowError(row.Row, "targetKey", "is the source itself: a CI cannot be related to itself."));
-        }
-        else if (await store.ReadByExternalKeyAsync(tenantId, targetKey, cancellationToken) is null)
-        {
-            errors.Add(new RowError(row.Row, "targetKey", $"no CI has the external key '{targetKey}'."));
-        }
-
+        var (type, errors) = await CheckRelationshipAsync(tenantId, row, known: null, cancellationToken);
         if (errors.Count > 0)
         {
             return Rejected(row, errors);
         }
 
-        var outcome = await service.RelateAsync(tenantId, source!.Document.Id, type, ConfigurationItem.IdFor(targetKey), actor, "import", cancellationToken, dryRun, targetChecked: true);
+        var sourceId = ConfigurationItem.IdFor(row.Cells["sourceKey"]);
+        var targetKey = row.Cells["targetKey"];
+        var outcome = await service.RelateAsync(tenantId, sourceId, type, ConfigurationItem.IdFor(targetKey), actor, "import", cancellationToken, dryRun, targetChecked: true);
         return outcome switch
         {
             CmdbService.RelateOutcome.Created created => new RowOutcome(row.Row, RowResult.Created, created.Relationship.Id, []),

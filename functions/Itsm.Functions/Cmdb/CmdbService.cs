@@ -566,7 +566,22 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             return new RelateOutcome.Rejected("targetId", $"There is no CI '{targetId}'.");
         }
 
-        var now = time.GetUtcNow();
+        var added = RelationshipAdded(tenantId, sourceId, type, targetId, actor, channel, time.GetUtcNow());
+        var edge = added.Edge;
+        if (dryRun)
+        {
+            return await store.ReadRelationshipAsync(tenantId, sourceId, edge.Id, cancellationToken) is { } existing
+                ? new RelateOutcome.Exists(existing.Document)
+                : new RelateOutcome.Created(edge);
+        }
+
+        var wrote = await store.AddRelationshipAsync(edge, added.SourceEvent, added.TargetEvent, cancellationToken, targetAnswer?.Invoke(edge));
+        return wrote ? new RelateOutcome.Created(edge) : new RelateOutcome.Exists(edge);
+    }
+
+    /// <summary>A new relationship (its Out copy) and the audit events its two CIs get.</summary>
+    internal static (CiRelationship Edge, CiAuditEvent SourceEvent, CiAuditEvent TargetEvent) RelationshipAdded(string tenantId, string sourceId, RelationshipType type, string targetId, string actor, string channel, DateTimeOffset now)
+    {
         var edge = new CiRelationship
         {
             Id = CiRelationship.IdFor(sourceId, type, targetId),
@@ -579,26 +594,13 @@ public sealed class CmdbService(CmdbStore store, TicketStore tickets, TimeProvid
             CreatedAt = now,
             CreatedBy = actor,
         };
-        if (dryRun)
-        {
-            return await store.ReadRelationshipAsync(tenantId, sourceId, edge.Id, cancellationToken) is { } existing
-                ? new RelateOutcome.Exists(existing.Document)
-                : new RelateOutcome.Created(edge);
-        }
-
         var changes = RelationshipChanges(edge, removed: false);
-        var wrote = await store.AddRelationshipAsync(
-            edge,
-            Audit(tenantId, sourceId, "relationship-added", actor, channel, changes, now),
-            Audit(tenantId, targetId, "relationship-added", actor, channel, changes, now),
-            cancellationToken,
-            targetAnswer?.Invoke(edge));
-        return wrote ? new RelateOutcome.Created(edge) : new RelateOutcome.Exists(edge);
+        return (edge, Audit(tenantId, sourceId, "relationship-added", actor, channel, changes, now), Audit(tenantId, targetId, "relationship-added", actor, channel, changes, now));
     }
 
     internal static CiAuditEvent Audit(string tenantId, string ciId, string action, string actor, string channel, IReadOnlyList<FieldChange> changes, DateTimeOffset now) => new()
     {
-        Id = Guid.NewGuid().ToString("N"),
+        Id = SequentialIds.Next(),
         TenantId = tenantId,
         CiId = ciId,
         At = now,

@@ -60,6 +60,15 @@ public sealed class CmdbStore(IDocumentStore store, Events.EventSequencer? event
     /// <param name="answer">The record of the request's answer (an Idempotency-Key's), stored in the same transaction.</param>
     public async Task<StoredDocument<ConfigurationItem>> CreateAsync(ConfigurationItem ci, CiAuditEvent created, CancellationToken cancellationToken, Hosting.IdempotencyRecord? answer = null)
     {
+        var batch = CreateBatch(ci, created, answer);
+        var etags = await store.ExecuteBatchAsync(Cis, batch.PartitionKey, batch.Operations, cancellationToken);
+        await RelayEventsAsync(ci, cancellationToken);
+        return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), ci with { Revision = 1 }, etags[0]);
+    }
+
+    /// <summary>What <see cref="CreateAsync"/> writes in the CI's partition: the CI as revision 1, its audit event, its feed event.</summary>
+    public static PartitionBatch CreateBatch(ConfigurationItem ci, CiAuditEvent created, Hosting.IdempotencyRecord? answer = null)
+    {
         var first = ci with { Revision = 1 };
         List<BatchOperation> operations = [new BatchOperation.Create(first.Id, first), new BatchOperation.Create(created.Id, created with { Sequence = 1 }), EventFor(first, "ci.created")];
         if (answer is not null)
@@ -67,22 +76,42 @@ public sealed class CmdbStore(IDocumentStore store, Events.EventSequencer? event
             operations.Add(new BatchOperation.Create(answer.Id, answer));
         }
 
-        var etags = await store.ExecuteBatchAsync(Cis, DocumentKey.Compose(ci.TenantId, ci.Id), operations, cancellationToken);
-        await RelayEventsAsync(first, cancellationToken);
-        return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), first, etags[0]);
+        return new PartitionBatch(DocumentKey.Compose(ci.TenantId, ci.Id), operations);
     }
 
     /// <summary>Replaces a CI if still at <paramref name="ifMatch"/>, as its next revision, with its audit event; all or nothing.</summary>
     public async Task<StoredDocument<ConfigurationItem>> UpdateAsync(ConfigurationItem ci, string ifMatch, CiAuditEvent updated, CancellationToken cancellationToken)
     {
+        var batch = UpdateBatch(ci, ifMatch, updated);
+        var etags = await store.ExecuteBatchAsync(Cis, batch.PartitionKey, batch.Operations, cancellationToken);
+        await RelayEventsAsync(ci, cancellationToken);
+        return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), ci with { Revision = ci.Revision + 1 }, etags[0]);
+    }
+
+    /// <summary>What <see cref="UpdateAsync"/> writes: the CI as its next revision if still at <paramref name="ifMatch"/>, its audit event, its feed event.</summary>
+    public static PartitionBatch UpdateBatch(ConfigurationItem ci, string ifMatch, CiAuditEvent updated)
+    {
         var next = ci with { Revision = ci.Revision + 1 };
-        var etags = await store.ExecuteBatchAsync(
-            Cis,
+        return new PartitionBatch(
             DocumentKey.Compose(ci.TenantId, ci.Id),
-            [new BatchOperation.Replace(next.Id, next, ifMatch), new BatchOperation.Create(updated.Id, updated with { Sequence = next.Revision }), EventFor(next, "ci.updated")],
-            cancellationToken);
-        await RelayEventsAsync(next, cancellationToken);
-        return new StoredDocument<ConfigurationItem>(KeyOf(ci.TenantId, ci.Id), next, etags[0]);
+            [new BatchOperation.Replace(next.Id, next, ifMatch), new BatchOperation.Create(updated.Id, updated with { Sequence = next.Revision }), EventFor(next, "ci.updated")]);
+    }
+
+    /// <summary>
+    /// Applies many CI batches of one tenant (<see cref="CreateBatch"/>, <see cref="UpdateBatch"/>,
+    /// <see cref="RelationshipBatches"/>) in one call to the store, each all or nothing, then places the tenant's
+    /// pending feed events together: the bulk import's write. A batch's document failure is in its result.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchResult>> WriteManyAsync(string tenantId, IReadOnlyList<PartitionBatch> batches, CancellationToken cancellationToken)
+    {
+        var results = await store.ExecuteBatchesAsync(Cis, batches, cancellationToken);
+        var leftEvents = batches.Zip(results).Any(p => p.Second.Succeeded && p.First.Operations.Any(o => o is BatchOperation.Create { Document: Events.PendingEvent }));
+        if (events is not null && leftEvents)
+        {
+            await events.TryRelayTenantAsync(Cis, tenantId, cancellationToken);
+        }
+
+        return results;
     }
 
     private static BatchOperation EventFor(ConfigurationItem ci, string type) =>
@@ -156,12 +185,12 @@ public sealed class CmdbStore(IDocumentStore store, Events.EventSequencer? event
     /// <param name="targetAnswer">The record of the request's answer (an Idempotency-Key's), stored with the In copy: the last write.</param>
     public async Task<bool> AddRelationshipAsync(CiRelationship outgoing, CiAuditEvent sourceEvent, CiAuditEvent targetEvent, CancellationToken cancellationToken, Hosting.IdempotencyRecord? targetAnswer = null)
     {
-        var incoming = outgoing with { Direction = EdgeDirection.In, CiId = outgoing.TargetId };
-        var wroteSource = await CreateIfAbsentAsync(outgoing, sourceEvent, cancellationToken);
+        var (source, target) = RelationshipBatches(outgoing, sourceEvent, targetEvent, targetAnswer);
+        var wroteSource = await CreateIfAbsentAsync(source, cancellationToken);
         bool wroteTarget;
         try
         {
-            wroteTarget = await CreateIfAbsentAsync(incoming, targetEvent, cancellationToken, targetAnswer);
+            wroteTarget = await CreateIfAbsentAsync(target, cancellationToken);
         }
         catch when (wroteSource)
         {
@@ -200,17 +229,30 @@ public sealed class CmdbStore(IDocumentStore store, Events.EventSequencer? event
             ? store.ReadAsync<CiRelationship>(Cis, new DocumentKey(DocumentKey.Compose(tenantId, ciId), relationshipId), cancellationToken)
             : Task.FromResult<StoredDocument<CiRelationship>?>(null);
 
-    private async Task<bool> CreateIfAbsentAsync(CiRelationship copy, CiAuditEvent audit, CancellationToken cancellationToken, Hosting.IdempotencyRecord? answer = null)
+    /// <summary>
+    /// A relationship's two writes: its Out copy with the source's audit event under the source, its In copy with the
+    /// target's audit event under the target. Each only creates, so a copy already there fails its batch with a
+    /// conflict, which <see cref="AddRelationshipAsync"/> and the import count as written before.
+    /// </summary>
+    public static (PartitionBatch Source, PartitionBatch Target) RelationshipBatches(CiRelationship outgoing, CiAuditEvent sourceEvent, CiAuditEvent targetEvent, Hosting.IdempotencyRecord? targetAnswer = null)
+    {
+        var incoming = outgoing with { Direction = EdgeDirection.In, CiId = outgoing.TargetId };
+        List<BatchOperation> targetOperations = [new BatchOperation.Create(incoming.Id, incoming), new BatchOperation.Create(targetEvent.Id, targetEvent)];
+        if (targetAnswer is not null)
+        {
+            targetOperations.Add(new BatchOperation.Create(targetAnswer.Id, targetAnswer));
+        }
+
+        return (
+            new PartitionBatch(DocumentKey.Compose(outgoing.TenantId, outgoing.SourceId), [new BatchOperation.Create(outgoing.Id, outgoing), new BatchOperation.Create(sourceEvent.Id, sourceEvent)]),
+            new PartitionBatch(DocumentKey.Compose(outgoing.TenantId, outgoing.TargetId), targetOperations));
+    }
+
+    private async Task<bool> CreateIfAbsentAsync(PartitionBatch batch, CancellationToken cancellationToken)
     {
         try
         {
-            List<BatchOperation> operations = [new BatchOperation.Create(copy.Id, copy), new BatchOperation.Create(audit.Id, audit)];
-            if (answer is not null)
-            {
-                operations.Add(new BatchOperation.Create(answer.Id, answer));
-            }
-
-            await store.ExecuteBatchAsync(Cis, DocumentKey.Compose(copy.TenantId, copy.CiId), operations, cancellationToken);
+            await store.ExecuteBatchAsync(Cis, batch.PartitionKey, batch.Operations, cancellationToken);
             return true;
         }
         catch (DocumentConflictException)

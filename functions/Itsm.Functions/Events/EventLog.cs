@@ -58,6 +58,77 @@ public sealed class EventLog(IDocumentStore store, TimeProvider time)
         }
     }
 
+    /// <summary>Events placed in one transaction by <see cref="AppendManyAsync"/>: a batch's 100 operations less the head's.</summary>
+    public const int MaxEventsPerPlacing = 99;
+
+    /// <summary>
+    /// Places one tenant's events at its next positions, in the order given, up to <see cref="MaxEventsPerPlacing"/> per
+    /// transaction with one advance of the head (a bulk writer's events). When some of them are in the log already,
+    /// that group is placed one by one instead, so each keeps the entry it has.
+    /// </summary>
+    public async Task AppendManyAsync(string tenantId, IReadOnlyList<FeedEvent> pending, CancellationToken cancellationToken)
+    {
+        if (pending.Any(e => e.TenantId != tenantId))
+        {
+            throw new ArgumentException("Every event must belong to the tenant.", nameof(pending));
+        }
+
+        var gate = _gates.GetOrAdd(tenantId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var group in pending.Chunk(MaxEventsPerPlacing))
+            {
+                if (!await TryPlaceTogetherAsync(tenantId, group, cancellationToken))
+                {
+                    foreach (var one in group)
+                    {
+                        await PlaceAsync(one, cancellationToken);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>False when one of the events is in the log already (nothing of the group was placed).</summary>
+    private async Task<bool> TryPlaceTogetherAsync(string tenantId, FeedEvent[] group, CancellationToken cancellationToken)
+    {
+        var headKey = new DocumentKey(tenantId, EventLogHead.HeadId);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var head = await store.ReadAsync<EventLogHead>(Events, headKey, cancellationToken);
+            var first = (head?.Document.Last ?? 0) + 1;
+            var last = first + group.Length - 1;
+            var recordedAt = time.GetUtcNow();
+            List<BatchOperation> operations =
+            [
+                head is null
+                    ? new BatchOperation.Create(EventLogHead.HeadId, new EventLogHead(EventLogHead.HeadId, tenantId, last))
+                    : new BatchOperation.Replace(EventLogHead.HeadId, head.Document with { Last = last }, head.ETag),
+                .. group.Select((e, i) => new BatchOperation.Create(e.Id, e with { Position = first + i, RecordedAt = recordedAt })),
+            ];
+            try
+            {
+                await store.ExecuteBatchAsync(Events, tenantId, operations, cancellationToken);
+                return true;
+            }
+            catch (DocumentConflictException)
+            {
+                return false;
+            }
+            catch (PreconditionFailedException)
+            {
+                // Another instance took positions meanwhile: read the head again.
+            }
+        }
+
+        throw new DocumentStoreException($"Could not place {group.Length} events in the log of tenant {tenantId} after {MaxAttempts} attempts; the log is too contended.");
+    }
+
     private async Task<FeedEvent> PlaceAsync(FeedEvent pending, CancellationToken cancellationToken)
     {
         var headKey = new DocumentKey(pending.TenantId, EventLogHead.HeadId);

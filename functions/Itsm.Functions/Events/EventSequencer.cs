@@ -30,7 +30,7 @@ public sealed class EventSequencer(IDocumentStore store, EventLog log, ILogger<E
 
     public static FeedEvent NewEvent<T>(string tenantId, string type, EventSubject subject, string sessionKey, DateTimeOffset at, T data) => new()
     {
-        Id = Guid.NewGuid().ToString("N"),
+        Id = Storage.SequentialIds.Next(),
         TenantId = tenantId,
         Type = type,
         Subject = subject,
@@ -75,6 +75,48 @@ public sealed class EventSequencer(IDocumentStore store, EventLog log, ILogger<E
         }
 
         return pending.Count;
+    }
+
+    /// <summary>
+    /// Places every pending event of one tenant in a hierarchical container (a bulk write left one in many partitions),
+    /// many per transaction: each partition's in the order of its record's revisions, the partitions in the order of
+    /// their first event, then deletes them a batch per partition, all in one call to the store. What is not placed
+    /// waits for the sweep (never throws); placing twice changes nothing, as for <see cref="TryRelayAsync"/>.
+    /// </summary>
+    public async Task<int> TryRelayTenantAsync(ContainerDefinition container, string tenantId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var pending = new List<StoredDocument<PendingEvent>>();
+            string? continuation = null;
+            do
+            {
+                var page = await store.QueryAsync<PendingEvent>(
+                    container,
+                    new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, PendingEvent.DocumentType)], null, 500, continuation),
+                    cancellationToken);
+                pending.AddRange(page.Items);
+                continuation = page.ContinuationToken;
+            }
+            while (continuation is not null);
+
+            var partitions = pending
+                .GroupBy(p => p.Key.PartitionKey, StringComparer.Ordinal)
+                .Select(g => g.OrderBy(p => p.Document.Order).ThenBy(p => p.Document.At).ToList())
+                .OrderBy(g => g[0].Document.At)
+                .ToList();
+            await log.AppendManyAsync(tenantId, [.. partitions.SelectMany(g => g.Select(p => p.Document.Event))], cancellationToken);
+            await store.ExecuteBatchesAsync(
+                container,
+                [.. partitions.SelectMany(g => g.Chunk(100).Select(c => new PartitionBatch(g[0].Key.PartitionKey, [.. c.Select(p => new BatchOperation.Delete(p.Key.Id, null))])))],
+                cancellationToken);
+            return pending.Count;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "The pending events of tenant {Tenant} in {Container} wait for the sweep.", tenantId, container.Name);
+            return 0;
+        }
     }
 
     /// <summary>Places every pending event of every partition (a crash or an outage left them); returns how many.</summary>

@@ -29,6 +29,33 @@ public interface IDocumentStore
     Task<IReadOnlyList<string>> ExecuteBatchAsync(ContainerDefinition container, string partitionKey, IReadOnlyList<BatchOperation> operations, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Applies many batches, each in its own partition and each all or nothing, as <see cref="ExecuteBatchAsync"/> would
+    /// one after another; a batch that fails for a document's reason (<see cref="DocumentConflictException"/>,
+    /// <see cref="PreconditionFailedException"/>, <see cref="DocumentNotFoundException"/>) is reported in its result and
+    /// does not stop the others. Bulk writers (the CMDB import) use it: SQLite commits all the batches in one
+    /// transaction (a savepoint per batch), which is where its cost per write goes; Cosmos has no transaction across
+    /// partitions, so this default applies them one by one. Any other failure throws: on SQLite nothing was written, on
+    /// Cosmos the batches before it were.
+    /// </summary>
+    async Task<IReadOnlyList<BatchResult>> ExecuteBatchesAsync(ContainerDefinition container, IReadOnlyList<PartitionBatch> batches, CancellationToken cancellationToken = default)
+    {
+        var results = new List<BatchResult>(batches.Count);
+        foreach (var batch in batches)
+        {
+            try
+            {
+                results.Add(new BatchResult(await ExecuteBatchAsync(container, batch.PartitionKey, batch.Operations, cancellationToken), null));
+            }
+            catch (DocumentStoreException failure) when (BatchResult.IsDocumentFailure(failure))
+            {
+                results.Add(new BatchResult([], failure));
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>
     /// A page of documents matching every filter, sorted, at most <see cref="DocumentQuery.PageSize"/> long.
     /// Filters and sorts may only name fields the container declares in <see cref="ContainerDefinition.Fields"/>.
     /// </summary>
@@ -99,6 +126,18 @@ public abstract record BatchOperation(string Id)
     public sealed record Upsert(string Id, object Document) : BatchOperation(Id);
 
     public sealed record Delete(string Id, string? IfMatch) : BatchOperation(Id);
+}
+
+/// <summary>One partition's operations for <see cref="IDocumentStore.ExecuteBatchesAsync"/>.</summary>
+public sealed record PartitionBatch(string PartitionKey, IReadOnlyList<BatchOperation> Operations);
+
+/// <summary>A batch's outcome: the ETags written, in order, or the document failure that left the batch unapplied.</summary>
+public sealed record BatchResult(IReadOnlyList<string> ETags, DocumentStoreException? Failure)
+{
+    public bool Succeeded => Failure is null;
+
+    public static bool IsDocumentFailure(DocumentStoreException failure) =>
+        failure is DocumentConflictException or PreconditionFailedException or DocumentNotFoundException;
 }
 
 /// <summary>

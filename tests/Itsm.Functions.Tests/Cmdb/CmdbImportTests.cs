@@ -114,6 +114,40 @@ public class CmdbImportTests
     }
 
     [Fact]
+    public async Task Rows_written_together_keep_file_order_for_a_repeated_key_and_every_ci_event_reaches_the_feed_once()
+    {
+        await using var app = await StandaloneApp.StartAsync();
+        var rows = new StringBuilder("externalKey,class,name,status\n");
+        for (var i = 0; i < 1_200; i++)
+        {
+            // Keys repeat inside a chunk (rows 400-499) and across chunks; the last 400 rows change every CI.
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"k-{i % 400},server,srv-{i % 400},{(i < 800 ? "Planned" : "Operational")}\n");
+        }
+
+        rows.Append("k-bad,toaster,t,\n");
+        var report = await ImportAsync(app, rows.ToString(), ImportKind.Cis);
+        var relationships = await ImportAsync(app, "sourceKey,type,targetKey\nk-1,DependsOn,k-2\nk-1,DependsOn,k-2\nk-2,DependsOn,k-1\n", ImportKind.Relationships);
+
+        Assert.Equal((1_201, 400, 400, 400, 1), (report.Rows, report.Created, report.Unchanged, report.Updated, report.Rejected));
+        Assert.Equal(1_202, Assert.Single(report.Errors).Row);
+        Assert.Equal((2, 1), (relationships.Created, relationships.Unchanged));
+        var store = app.Services.GetRequiredService<CmdbStore>();
+        var ci = (await store.ReadByExternalKeyAsync("contoso", "k-7", CancellationToken.None))!.Document;
+        Assert.Equal((CiStatus.Operational, 2), (ci.Status, ci.Revision));
+        Assert.Equal(["created", "updated"], (await store.HistoryAsync("contoso", ci.Id, CancellationToken.None)).Select(h => h.Action).Where(a => a is "created" or "updated"));
+
+        var feed = await app.Services.GetRequiredService<Itsm.Functions.Events.EventLog>().ReadAsync("contoso", 0, 500, CancellationToken.None);
+        var more = await app.Services.GetRequiredService<Itsm.Functions.Events.EventLog>().ReadAsync("contoso", feed.Next, 500, CancellationToken.None);
+        var events = feed.Items.Concat(more.Items).Where(e => e.Type.StartsWith("ci.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(800, events.Count);
+        Assert.Equal(events.Select(e => e.Position).Order(), events.Select(e => e.Position));
+        Assert.All(events.GroupBy(e => e.Subject.Id), g => Assert.Equal(["ci.created", "ci.updated"], g.Select(e => e.Type)));
+        var pending = await store.Documents.QueryAsync<Itsm.Functions.Events.PendingEvent>(
+            CmdbStore.Cis, new("contoso", [new("docType", Itsm.Functions.Storage.FilterOperator.Equals, Itsm.Functions.Events.PendingEvent.DocumentType)], null, 10), CancellationToken.None);
+        Assert.Empty(pending.Items);
+    }
+
+    [Fact]
     public async Task A_dry_run_classifies_every_row_and_writes_nothing()
     {
         await using var app = await StandaloneApp.StartAsync();

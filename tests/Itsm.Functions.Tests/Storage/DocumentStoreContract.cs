@@ -324,6 +324,36 @@ public abstract class DocumentStoreContract
         Assert.Equal("InProgress", (await store.ReadAsync<TestTicket>(Tickets, KeyOf(ticket)))!.Document.Status);
     }
 
+    [ContractFact(ContractFeature.TransactionalBatch)]
+    public async Task Many_batches_apply_each_on_its_own_and_report_the_ones_that_failed()
+    {
+        var store = await StoreAsync();
+        var ticket = Ticket("contoso", "T-2", "T-2");
+        var created = await store.CreateAsync(Tickets, KeyOf(ticket), ticket);
+        await store.ReplaceAsync(Tickets, KeyOf(ticket), ticket with { Status = "InProgress" }, created.ETag);
+        await store.CreateAsync(Tickets, KeyOf(Ticket("contoso", "T-3", "T-3")), Ticket("contoso", "T-3", "T-3"));
+
+        var results = await store.ExecuteBatchesAsync(Tickets,
+        [
+            new PartitionBatch("contoso|T-1", [new BatchOperation.Create("T-1", Ticket("contoso", "T-1", "T-1")), new BatchOperation.Create("event-1", Ticket("contoso", "T-1", "event-1"))]),
+            new PartitionBatch("contoso|T-2", [new BatchOperation.Create("event-2", Ticket("contoso", "T-2", "event-2")), new BatchOperation.Replace("T-2", ticket with { Status = "Resolved" }, created.ETag)]),
+            new PartitionBatch("contoso|T-3", [new BatchOperation.Create("event-3", Ticket("contoso", "T-3", "event-3")), new BatchOperation.Create("T-3", Ticket("contoso", "T-3", "T-3"))]),
+            new PartitionBatch("fabrikam|T-1", [new BatchOperation.Create("T-1", Ticket("fabrikam", "T-1", "T-1", status: "New"))]),
+        ]);
+
+        Assert.Equal([true, false, false, true], results.Select(r => r.Succeeded));
+        Assert.IsType<PreconditionFailedException>(results[1].Failure);
+        Assert.IsType<DocumentConflictException>(results[2].Failure);
+        Assert.Equal(2, results[0].ETags.Count);
+        Assert.Equal(results[0].ETags[1], (await store.ReadAsync<TestTicket>(Tickets, new DocumentKey("contoso|T-1", "event-1")))!.ETag);
+        Assert.Equal("New", (await store.ReadAsync<TestTicket>(Tickets, new DocumentKey("fabrikam|T-1", "T-1")))!.Document.Status);
+
+        // A failed batch leaves nothing of its own, the operations before its failing one included.
+        Assert.Null(await store.ReadAsync<TestTicket>(Tickets, new DocumentKey("contoso|T-2", "event-2")));
+        Assert.Null(await store.ReadAsync<TestTicket>(Tickets, new DocumentKey("contoso|T-3", "event-3")));
+        Assert.Equal("InProgress", (await store.ReadAsync<TestTicket>(Tickets, KeyOf(ticket)))!.Document.Status);
+    }
+
     // ---- filters -----------------------------------------------------------------------------------
 
     private Task<IDocumentStore> FiveTickets() => FlatStoreWith(

@@ -60,6 +60,34 @@ public sealed class SqliteDocumentStoreTests : DocumentStoreContract
     }
 
     [Fact]
+    public async Task A_hierarchical_container_reads_a_partition_through_its_key_and_drops_per_partition_field_indexes_of_an_older_database()
+    {
+        var name = Tickets.Name;
+        var first = new SqliteDocumentStore(_database);
+        await first.CreateAsync(Tickets, new DocumentKey("contoso|T-1", "T-1"), Ticket("contoso", "T-1", "T-1"));
+        using (var connection = _database.Open())
+        {
+            // What a database written before this change has: an index per field inside the partition.
+            SqliteDatabase.Execute(connection, $"CREATE INDEX \"ix_{name}_status\" ON \"doc_{name}\" (pk, f_status, id)");
+        }
+
+        var later = new SqliteDocumentStore(_database);
+        var page = await later.QueryAsync<TestTicket>(Tickets, new DocumentQuery("contoso|T-1", [new QueryFilter("status", FilterOperator.Equals, "Open")], new QuerySort("priority", false), 10));
+
+        Assert.Equal(["T-1"], page.Items.Select(i => i.Document.Id));
+        using (var connection = _database.Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'doc_{name}' AND name LIKE 'ix_%' AND name NOT LIKE '%_l1'";
+            Assert.Equal(0L, command.ExecuteScalar());
+        }
+
+        var partitionPlan = Plan($"SELECT t.id FROM \"doc_{name}\" t WHERE t.pk = $p AND t.f_status = $s ORDER BY t.f_priority, t.id, t.pk", ("$p", "contoso|T-1"), ("$s", "Open"));
+        Assert.Contains(partitionPlan, row => row.Contains("(pk=?", StringComparison.Ordinal));
+        Assert.DoesNotContain(partitionPlan, row => row.StartsWith("SCAN", StringComparison.Ordinal) && !row.Contains("USING", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_field_declared_later_is_added_and_backfilled_for_existing_documents()
     {
         var before = new ContainerDefinition(Flat.Name, Flat.PartitionKeyPaths, [new IndexedField("status", "$.status", FieldType.Text)]);
