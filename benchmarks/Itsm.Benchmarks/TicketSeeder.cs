@@ -254,7 +254,8 @@ internal static class TicketSeeder
         // As TicketService.CreateAsync: the audit diff is taken of the ticket before the store sets revision 1.
         var audit = new AuditEvent
         {
-            Id = Guid.NewGuid().ToString("N"),
+            // Time-ordered like the app's audit ids (SequentialIds), as made at the ticket's creation.
+            Id = Guid.CreateVersion7(createdAt).ToString("N"),
             TenantId = tenant,
             TicketId = ticket.Id,
             At = createdAt,

@@ -128,6 +128,9 @@ public static class CmdbCommand
         services.AddSingleton(_ => new SqliteDatabase(options.Sqlite.Path));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TicketStore>();
+
+        // The import places its CIs' events in the feed itself, as the API does, rather than leaving them to the app's sweep.
+        services.AddLogging().AddSingleton<Events.EventLog>().AddSingleton<Events.EventSequencer>();
         services.AddSingleton<CmdbStore>().AddSingleton<CmdbService>().AddSingleton<CmdbImporter>();
         return services.BuildServiceProvider();
     }

@@ -578,7 +578,7 @@ public sealed partial class TicketService(
         Changes = changes,
     };
 
-    private static string NewId() => Guid.NewGuid().ToString("N");
+    private static string NewId() => SequentialIds.Next();
 
     private static string HistoryCsv(IEnumerable<AuditEvent> events)
     {

@@ -240,5 +240,10 @@ public class CmdbImportTests
         Assert.Contains("3 unchanged", again.ToString(), StringComparison.Ordinal);
         Assert.Equal(2, usageExit);
         Assert.Contains("--tenant is required", usage.ToString(), StringComparison.Ordinal);
+
+        // The command places the new CIs' events in the tenant's feed itself (the app need not be running).
+        var feed = await new Itsm.Functions.Events.EventLog(new Itsm.Functions.Storage.Sqlite.SqliteDocumentStore(new Itsm.Functions.Storage.Sqlite.SqliteDatabase(database)), TimeProvider.System)
+            .ReadAsync("contoso", 0, 100, CancellationToken.None);
+        Assert.Equal(["ci.created", "ci.created", "ci.created"], feed.Items.Select(e => e.Type));
     }
 }
