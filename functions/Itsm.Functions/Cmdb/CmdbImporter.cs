@@ -66,9 +66,9 @@ public sealed record ImportProgress(int RowsDone, ImportReport Report);
 /// <summary>
 /// Applies CSV rows to the CMDB: each row is validated on its own and written with its audit event as one batch (a
 /// relationship: one under each CI), so a rejected row changes nothing and never stops the others. The rows of a chunk
-/// are written together (<see cref="CmdbStore.WriteManyAsync"/>: one SQLite transaction, a savepoint per batch), which
-/// is what makes a large import fast; a row that lost a race with another writer is applied again on its own. CIs are matched on their external
-/// key (the CI id derives from it), so importing the same file again updates or leaves CIs unchanged and never
+/// are written together (<see cref="CmdbStore.WriteManyAsync"/>, one SQLite transaction), which is what makes a large
+/// import fast; a row that lost a race with another writer is applied again on its own. CIs are matched on their
+/// external key (the CI id derives from it), so importing the same file again updates or leaves CIs unchanged and never
 /// duplicates them; relationships are matched on (source, type, target). A dry run validates and classifies every
 /// row (created, updated, unchanged, rejected) without writing.
 /// </summary>

@@ -33,7 +33,7 @@ public interface IDocumentStore
     /// one after another; a batch that fails for a document's reason (<see cref="DocumentConflictException"/>,
     /// <see cref="PreconditionFailedException"/>, <see cref="DocumentNotFoundException"/>) is reported in its result and
     /// does not stop the others. Bulk writers (the CMDB import) use it: SQLite commits all the batches in one
-    /// transaction (a savepoint per batch), which is where its cost per write goes; Cosmos has no transaction across
+    /// transaction (a failed batch is rolled back alone), which is where its cost per write goes; Cosmos has no transaction across
     /// partitions, so this default applies them one by one. Any other failure throws: on SQLite nothing was written, on
     /// Cosmos the batches before it were.
     /// </summary>

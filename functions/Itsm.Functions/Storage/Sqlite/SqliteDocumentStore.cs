@@ -327,7 +327,7 @@ public sealed class SqliteDocumentStore : IDocumentStore
         return etags;
     }
 
-    /// <summary>All the batches in one write transaction, each under a savepoint: a document failure rolls back its batch only.</summary>
+    /// <summary>All the batches in one write transaction: a document failure rolls back its own batch only.</summary>
     public async Task<IReadOnlyList<BatchResult>> ExecuteBatchesAsync(ContainerDefinition container, IReadOnlyList<PartitionBatch> batches, CancellationToken cancellationToken = default)
     {
         Ensure(container);
