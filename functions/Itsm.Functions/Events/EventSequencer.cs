@@ -55,19 +55,7 @@ public sealed class EventSequencer(IDocumentStore store, EventLog log, ILogger<E
 
     private async Task<int> RelayAsync(ContainerDefinition container, string partitionKey, CancellationToken cancellationToken)
     {
-        var pending = new List<StoredDocument<PendingEvent>>();
-        string? continuation = null;
-        do
-        {
-            var page = await store.QueryAsync<PendingEvent>(
-                container,
-                new DocumentQuery(partitionKey, [new QueryFilter("docType", FilterOperator.Equals, PendingEvent.DocumentType)], null, 200, continuation),
-                cancellationToken);
-            pending.AddRange(page.Items);
-            continuation = page.ContinuationToken;
-        }
-        while (continuation is not null);
-
+        var pending = await PendingAsync(container, partitionKey, cancellationToken);
         foreach (var item in pending.OrderBy(p => p.Document.Order).ThenBy(p => p.Document.At))
         {
             await log.AppendAsync(item.Document.Event, cancellationToken);
@@ -87,19 +75,7 @@ public sealed class EventSequencer(IDocumentStore store, EventLog log, ILogger<E
     {
         try
         {
-            var pending = new List<StoredDocument<PendingEvent>>();
-            string? continuation = null;
-            do
-            {
-                var page = await store.QueryAsync<PendingEvent>(
-                    container,
-                    new DocumentQuery(tenantId, [new QueryFilter("docType", FilterOperator.Equals, PendingEvent.DocumentType)], null, 500, continuation),
-                    cancellationToken);
-                pending.AddRange(page.Items);
-                continuation = page.ContinuationToken;
-            }
-            while (continuation is not null);
-
+            var pending = await PendingAsync(container, tenantId, cancellationToken);
             var partitions = pending
                 .GroupBy(p => p.Key.PartitionKey, StringComparer.Ordinal)
                 .Select(g => g.OrderBy(p => p.Document.Order).ThenBy(p => p.Document.At).ToList())
@@ -117,6 +93,24 @@ public sealed class EventSequencer(IDocumentStore store, EventLog log, ILogger<E
             logger.LogWarning(ex, "The pending events of tenant {Tenant} in {Container} wait for the sweep.", tenantId, container.Name);
             return 0;
         }
+    }
+
+    /// <summary>The pending events of a partition, or of a tenant's partitions when given the first level of a hierarchical key.</summary>
+    private async Task<List<StoredDocument<PendingEvent>>> PendingAsync(ContainerDefinition container, string partitionKey, CancellationToken cancellationToken)
+    {
+        var pending = new List<StoredDocument<PendingEvent>>();
+        string? continuation = null;
+        do
+        {
+            var page = await store.QueryAsync<PendingEvent>(
+                container,
+                new DocumentQuery(partitionKey, [new QueryFilter("docType", FilterOperator.Equals, PendingEvent.DocumentType)], null, 500, continuation),
+                cancellationToken);
+            pending.AddRange(page.Items);
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        return pending;
     }
 
     /// <summary>Places every pending event of every partition (a crash or an outage left them); returns how many.</summary>
