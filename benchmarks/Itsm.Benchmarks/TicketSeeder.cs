@@ -49,9 +49,10 @@ internal static class TicketSeeder
         var path = Measure.Option(args, "--db") ?? throw new ArgumentException("--db is required");
         var count = Measure.IntOption(args, "--count", 1_000_000);
         var tenant = Measure.Option(args, "--tenant") ?? "bench";
-        if (File.Exists(path))
+        var resume = args.Contains("--resume");
+        if (File.Exists(path) && !resume)
         {
-            Console.Error.WriteLine($"{path} exists; seed a fresh database.");
+            Console.Error.WriteLine($"{path} exists; seed a fresh database, or pass --resume to add the tickets a stopped seed did not write.");
             return 2;
         }
 
@@ -60,31 +61,28 @@ internal static class TicketSeeder
         var documents = new SqliteDocumentStore(database);
         var store = new TicketStore(documents);
         var numbers = new Dictionary<TicketType, long>();
-
-        // Ticket 0 through the app's own store: creates the schema; its body is the reference for the bulk path.
-        var (firstTicket, firstAudit) = Generate(0, count, tenant, new Random(2026), numbers);
-        await store.CreateAsync(firstTicket, firstAudit, CancellationToken.None);
-        using (var connection = database.Open())
-        using (var command = connection.CreateCommand())
+        var seeded = resume && File.Exists(path) ? CountTickets(database, tenant) : 0;
+        if (seeded == 0)
         {
-            command.CommandText = "SELECT body FROM \"doc_tickets\" WHERE id IN ($a, $b) ORDER BY id = $a DESC";
-            command.Parameters.AddWithValue("$a", firstTicket.Id);
-            command.Parameters.AddWithValue("$b", firstAudit.Id);
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            var storedTicket = reader.GetString(0);
-            reader.Read();
-            var storedAudit = reader.GetString(0);
-            if (storedTicket != Body(firstTicket with { Revision = 1 }) || storedAudit != Body(firstAudit.WithSequence(1)))
-            {
-                throw new InvalidOperationException("The bulk path would not write the bodies the store writes.");
-            }
+            await SeedFirstAsync(database, store, count, tenant, numbers);
+        }
+        else
+        {
+            // Ticket 0 used its own generator; the rest draw from one sequence, replayed up to where the seed stopped.
+            Generate(0, count, tenant, new Random(2026), numbers);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  resuming after {seeded:N0} tickets"));
         }
 
         // The rest in transactions of 10,000 tickets, generated on another core while the previous chunk is written.
         const int chunk = 10_000;
         var random = new Random(2026);
         random.Next(); // ticket 0 used its own generator
+        var start = Math.Max(1, seeded);
+        for (var i = 1; i < start; i++)
+        {
+            Generate(i, count, tenant, random, numbers);
+        }
+
         List<(string Id, string Pk, string Ticket, string AuditId, string Audit)> Make(int from, int to)
         {
             var rows = new List<(string, string, string, string, string)>(to - from);
@@ -101,8 +99,8 @@ internal static class TicketSeeder
         {
             // Seeding only: no fsync at commit (the rows are the same; a crash would just mean seeding again).
             SqliteDatabase.Execute(connection, "PRAGMA cache_size=-524288; PRAGMA synchronous=OFF;");
-            var next = Task.Run(() => Make(1, Math.Min(count, 1 + chunk)));
-            for (var from = 1; from < count; from += chunk)
+            var next = Task.Run(() => Make(start, Math.Min(count, start + chunk)));
+            for (var from = start; from < count; from += chunk)
             {
                 var rows = await next;
                 var to = Math.Min(count, from + chunk);
@@ -128,7 +126,7 @@ internal static class TicketSeeder
                 }
 
                 transaction.Commit();
-                if ((to - 1) % 100_000 == 0 || to == count)
+                if ((to - 1) / 100_000 != (from - 1) / 100_000 || to == count)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {to:N0} tickets at {watch.Elapsed.TotalSeconds:F0} s"));
                 }
@@ -152,9 +150,40 @@ internal static class TicketSeeder
         watch.Stop();
         SqliteConnection.ClearAllPools();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seeded {count:N0} tickets ({2 * count:N0} documents) in {watch.Elapsed.TotalSeconds:F0} s ({count / watch.Elapsed.TotalSeconds:F0} tickets/s); {Measure.FileSizes(path)}; " +
+            $"seeded {count:N0} tickets ({2 * count:N0} documents; {count - seeded:N0} written now) in {watch.Elapsed.TotalSeconds:F0} s ({(count - seeded) / watch.Elapsed.TotalSeconds:F0} tickets/s written); {Measure.FileSizes(path)}; " +
             $"types {string.Join(", ", numbers.Select(n => $"{n.Key} {n.Value:N0}"))}; load average {Measure.LoadAverage()}"));
         return 0;
+    }
+
+    /// <summary>Ticket 0 through the app's own store: creates the schema; its body is the reference for the bulk path.</summary>
+    private static async Task SeedFirstAsync(SqliteDatabase database, TicketStore store, int count, string tenant, Dictionary<TicketType, long> numbers)
+    {
+        var (firstTicket, firstAudit) = Generate(0, count, tenant, new Random(2026), numbers);
+        await store.CreateAsync(firstTicket, firstAudit, CancellationToken.None);
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM \"doc_tickets\" WHERE id IN ($a, $b) ORDER BY id = $a DESC";
+        command.Parameters.AddWithValue("$a", firstTicket.Id);
+        command.Parameters.AddWithValue("$b", firstAudit.Id);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        var storedTicket = reader.GetString(0);
+        reader.Read();
+        var storedAudit = reader.GetString(0);
+        if (storedTicket != Body(firstTicket with { Revision = 1 }) || storedAudit != Body(firstAudit.WithSequence(1)))
+        {
+            throw new InvalidOperationException("The bulk path would not write the bodies the store writes.");
+        }
+    }
+
+    /// <summary>The tenant's tickets already in the database (tickets are seeded in order, so this is where to go on).</summary>
+    private static int CountTickets(SqliteDatabase database, string tenant)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM \"doc_tickets\" WHERE pk1 = $tenant AND \"f_docType\" = 'ticket'";
+        command.Parameters.AddWithValue("$tenant", tenant);
+        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     /// <summary>What <see cref="SqliteDocumentStore"/> stores as the body: the document serialised with the app's options.</summary>

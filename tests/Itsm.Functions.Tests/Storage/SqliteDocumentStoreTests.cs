@@ -229,7 +229,7 @@ public sealed class SqliteDocumentStoreTests : DocumentStoreContract
         ]);
         var indexed = Flat("common_fts", fullText: true);
         var scanned = Flat("common_scan", fullText: false);
-        var count = SqliteDocumentStore.TextIndexDriveLimit + 100;
+        var count = SqliteDocumentStore.DriveLimit + 100;
         foreach (var container in new[] { indexed, scanned })
         {
             for (var start = 0; start < count; start += 100)
@@ -257,5 +257,82 @@ public sealed class SqliteDocumentStoreTests : DocumentStoreContract
         Assert.Equal(await PagesAsync(scanned, "vpn"), await PagesAsync(indexed, "vpn"));
         Assert.Equal(await PagesAsync(scanned, "drop 21"), await PagesAsync(indexed, "drop 21"));
         Assert.Empty(await PagesAsync(indexed, "zebra"));
+    }
+
+    [Fact]
+    public async Task Filter_counts_choose_where_a_list_starts_and_every_plan_returns_the_same_pages()
+    {
+        var store = new SqliteDocumentStore(_database);
+        var container = new ContainerDefinition("plans", ["/tenantId", "/ticketId"], [
+            new IndexedField("status", "$.status", FieldType.Text),
+            new IndexedField("priority", "$.priority", FieldType.Number),
+            new IndexedField("openedAt", "$.openedAt", FieldType.Instant),
+            new IndexedField("tags", "$.tags", FieldType.TextArray),
+        ])
+        {
+            SortedIndexes = [["status", "openedAt"]],
+        };
+
+        // More documents than the drive limit: "common" and priority 3 are on nearly all, "New" on a tenth, P1 on five.
+        var count = SqliteDocumentStore.DriveLimit + 200;
+        var tickets = Enumerable.Range(0, count).Select(i => Ticket("contoso", $"T-{i:D5}", $"T-{i:D5}", i % 300 == 0 ? ["common", "rare"] : ["common"]) with
+        {
+            Status = i % 10 == 0 ? "New" : "Closed",
+            Priority = i % 500 == 0 ? 1 : 3,
+            OpenedAt = DateTimeOffset.UnixEpoch.AddMinutes(i * 7 % count),
+        }).ToList();
+        await store.ExecuteBatchesAsync(container, tickets.Select(t => new PartitionBatch($"contoso|{t.TicketId}", [new BatchOperation.Create(t.Id, t)])).ToList());
+        var other = Ticket("fabrikam", "T-1", "T-1", "rare") with { Status = "Lost" };
+        await store.CreateAsync(container, new DocumentKey("fabrikam|T-1", "T-1"), other);
+
+        var issued = new List<string>();
+        store.QueryIssued = issued.Add;
+        async Task<(List<string> Ids, List<string> Sql)> ListAsync(params QueryFilter[] filters)
+        {
+            issued.Clear();
+            var ids = new List<string>();
+            string? continuation = null;
+            do
+            {
+                var page = await store.QueryAsync<TestTicket>(container, new DocumentQuery("contoso", filters, new QuerySort("openedAt", Descending: true), 40, continuation));
+                ids.AddRange(page.Items.Select(i => i.Key.Id));
+                continuation = page.ContinuationToken;
+            }
+            while (continuation is not null);
+            return (ids, [.. issued]);
+        }
+
+        List<string> Expected(Func<TestTicket, bool> match) =>
+            tickets.Where(match).OrderByDescending(t => t.OpenedAt).ThenByDescending(t => t.Id).Select(t => t.Id).ToList();
+
+        // The rarest filter's index: five P1s, not the 220 new tickets, and not a walk of the sort order.
+        var p1 = await ListAsync(new QueryFilter("status", FilterOperator.Equals, "New"), new QueryFilter("priority", FilterOperator.In, new[] { 1, 2 }));
+        Assert.Equal(Expected(t => t.Status == "New" && t.Priority <= 2), p1.Ids);
+        Assert.Equal(5, p1.Ids.Count);
+        Assert.All(p1.Sql, sql => Assert.Contains("INDEXED BY \"ix_plans_priority_l1\"", sql, StringComparison.Ordinal));
+
+        // One value of a field with a filter-then-sort index: that index, which gives the matches in order.
+        var fresh = await ListAsync(new QueryFilter("status", FilterOperator.Equals, "New"), new QueryFilter("tags", FilterOperator.ArrayContains, "common"));
+        Assert.Equal(Expected(t => t.Status == "New"), fresh.Ids);
+        Assert.All(fresh.Sql, sql => Assert.Contains("INDEXED BY \"ix_plans_status_openedAt_l1\"", sql, StringComparison.Ordinal));
+
+        // A rare array value: from the documents it lists.
+        var rare = await ListAsync(new QueryFilter("tags", FilterOperator.ArrayContains, "rare"), new QueryFilter("priority", FilterOperator.Equals, 3));
+        Assert.Equal(Expected(t => t.Tags.Contains("rare") && t.Priority == 3), rare.Ids);
+        Assert.All(rare.Sql, sql => Assert.Contains("NOT INDEXED", sql, StringComparison.Ordinal));
+
+        // Every filter common: walk the sort order, the array value tested per document.
+        var common = await ListAsync(new QueryFilter("tags", FilterOperator.ArrayContains, "common"), new QueryFilter("priority", FilterOperator.Equals, 3));
+        Assert.Equal(Expected(t => t.Priority == 3), common.Ids);
+        Assert.All(common.Sql, sql => Assert.Contains("EXISTS (SELECT 1", sql, StringComparison.Ordinal));
+        Assert.All(common.Sql, sql => Assert.DoesNotContain("INDEXED", sql, StringComparison.Ordinal));
+
+        // A filter without a match in this tenant (another tenant has one): an empty page without a query.
+        var none = await ListAsync(new QueryFilter("status", FilterOperator.In, new[] { "Lost", "Stolen" }), new QueryFilter("priority", FilterOperator.Equals, 3));
+        Assert.Empty(none.Ids);
+        Assert.Empty(none.Sql);
+        var noTag = await ListAsync(new QueryFilter("status", FilterOperator.Equals, "New"), new QueryFilter("tags", FilterOperator.ArrayContains, "missing"));
+        Assert.Empty(noTag.Ids);
+        Assert.Empty(noTag.Sql);
     }
 }

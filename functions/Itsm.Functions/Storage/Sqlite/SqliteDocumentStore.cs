@@ -113,6 +113,9 @@ public sealed class SqliteDocumentStore : IDocumentStore
     private static string Serialize(ContainerDefinition container, DocumentKey key, object document) =>
         ToJsonObject(container, key, document, document.GetType()).ToJsonString(Json);
 
+    /// <summary>Sees the SQL of each list query before it runs (tests check which plan was chosen).</summary>
+    internal Action<string>? QueryIssued { get; set; }
+
     public async Task<DocumentPage<T>> QueryAsync<T>(ContainerDefinition container, DocumentQuery query, CancellationToken cancellationToken = default)
     {
         Ensure(container);
@@ -140,28 +143,49 @@ public sealed class SqliteDocumentStore : IDocumentStore
         }
 
         string? partitionCondition = null;
+        var tenantScope = false;
         if (query.PartitionKey is { } partitionKey)
         {
             var (_, isPrefix) = QueryLevels(container, partitionKey);
             partitionCondition = isPrefix ? $"pk1 = {Parameter(partitionKey)}" : $"pk = {Parameter(partitionKey)}";
             where.Add("t." + partitionCondition);
+            tenantScope = isPrefix || !IsHierarchical(container);
         }
 
+        var filters = new List<(QueryFilter Filter, IndexedField Field, List<object?> Values)>();
+        var textDrives = new HashSet<QueryFilter>(ReferenceEqualityComparer.Instance);
         foreach (var filter in query.Filters)
         {
             var field = container.Field(filter.Field);
             var values = FilterValues(field, filter).Select(v => ToSqlValue(field, v)).ToList();
-            var column = $"t.{Column(field)}";
-            var textIndex = TextIndexUse.None;
+            filters.Add((filter, field, values));
             if (filter.Operator == FilterOperator.Contains && UsesTextIndex(field, values[0]))
             {
-                textIndex = await TextIndexUseAsync(connection, transaction, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
-                if (textIndex == TextIndexUse.NoMatch)
+                var use = await TextIndexUseAsync(connection, transaction, container, FullTextMatch(field, (string)values[0]!), cancellationToken);
+                if (use == TextIndexUse.NoMatch)
                 {
                     return new DocumentPage<T>([], null);
                 }
-            }
 
+                if (use == TextIndexUse.Drive)
+                {
+                    textDrives.Add(filter);
+                }
+            }
+        }
+
+        // A few text hits already make a small set to start from; otherwise the filters' own counts choose the plan.
+        var plan = tenantScope && textDrives.Count == 0
+            ? await ChoosePlanAsync(connection, transaction, container, query.PartitionKey!, query.Sort, filters, cancellationToken)
+            : FilterPlan.Planner;
+        if (plan.NoMatch)
+        {
+            return new DocumentPage<T>([], null);
+        }
+
+        foreach (var (filter, field, values) in filters)
+        {
+            var column = $"t.{Column(field)}";
             where.Add(filter.Operator switch
             {
                 FilterOperator.Equals when values[0] is null => $"{column} IS NULL",
@@ -173,10 +197,15 @@ public sealed class SqliteDocumentStore : IDocumentStore
                 FilterOperator.GreaterThan => $"{column} > {Parameter(values[0])}",
                 FilterOperator.GreaterThanOrEqual => $"{column} >= {Parameter(values[0])}",
                 FilterOperator.In => $"{column} IN ({string.Join(", ", values.Select(Parameter))})",
-                FilterOperator.Contains when textIndex == TextIndexUse.Drive =>
+                FilterOperator.Contains when textDrives.Contains(filter) =>
                     $"t.seq IN (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH {Parameter(FullTextMatch(field, (string)values[0]!))}) "
                     + $"AND instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
                 FilterOperator.Contains => $"instr(itsm_fold({column}), itsm_fold({Parameter(values[0])})) > 0",
+
+                // Tested row by row while walking the sort order: a common value's matches would otherwise all be
+                // collected and sorted first (docs/benchmarks.md, "List at 1,000,000 tickets").
+                FilterOperator.ArrayContains when plan.Walk =>
+                    $"EXISTS (SELECT 1 FROM {ArrayTable(container)} a WHERE a.field = {Parameter(field.Name)} AND a.value = {Parameter(values[0])} AND a.pk = t.pk AND a.doc = t.seq)",
                 FilterOperator.ArrayContains =>
                     $"t.seq IN (SELECT a.doc FROM {ArrayTable(container)} a WHERE a.field = {Parameter(field.Name)} AND a.value = {Parameter(values[0])}"
                     + (partitionCondition is null ? ")" : $" AND a.{partitionCondition})"),
@@ -211,6 +240,11 @@ public sealed class SqliteDocumentStore : IDocumentStore
         }
 
         var sql = new StringBuilder($"SELECT t.pk, t.id, t.etag, t.body, {sortColumn} FROM {table} t");
+        if (plan.DriveIndex is { } driveIndex)
+        {
+            sql.Append(driveIndex.Length == 0 ? " NOT INDEXED" : $" INDEXED BY \"{driveIndex}\"");
+        }
+
         if (where.Count > 0)
         {
             sql.Append(" WHERE ").AppendJoin(" AND ", where);
@@ -224,6 +258,7 @@ public sealed class SqliteDocumentStore : IDocumentStore
 
         sql.Append($"t.id {direction}, t.pk {direction} LIMIT {Parameter(query.PageSize + 1)}");
         command.CommandText = sql.ToString();
+        QueryIssued?.Invoke(command.CommandText);
 
         var items = new List<StoredDocument<T>>();
         object? lastSort = null;
@@ -502,8 +537,11 @@ public sealed class SqliteDocumentStore : IDocumentStore
     private static bool UsesTextIndex(IndexedField field, object? value) =>
         field.FullText && value is string { Length: >= 3 } text && text.All(char.IsAscii) && !text.Any(char.IsControl);
 
-    /// <summary>Below this many index hits the query starts from them; at or above it, it walks the sort order.</summary>
-    public const int TextIndexDriveLimit = 2_000;
+    /// <summary>
+    /// Below this many matches a text search or a filter is the small side: the query starts from its matches and sorts
+    /// them. At or above it, walking the sort order and testing each document finds a page sooner.
+    /// </summary>
+    public const int DriveLimit = 2_000;
 
     private enum TextIndexUse
     {
@@ -523,10 +561,107 @@ public sealed class SqliteDocumentStore : IDocumentStore
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT count(*) FROM (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH $match LIMIT {TextIndexDriveLimit})";
+        command.CommandText = $"SELECT count(*) FROM (SELECT rowid FROM {FullTextTable(container)} WHERE {FullTextTable(container)} MATCH $match LIMIT {DriveLimit})";
         command.Parameters.AddWithValue("$match", match);
         var hits = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        return hits == 0 ? TextIndexUse.NoMatch : hits < TextIndexDriveLimit ? TextIndexUse.Drive : TextIndexUse.Walk;
+        return hits == 0 ? TextIndexUse.NoMatch : hits < DriveLimit ? TextIndexUse.Drive : TextIndexUse.Walk;
+    }
+
+    /// <summary>
+    /// How a tenant-wide query with equality filters reads. <see cref="NoMatch"/>: a filter has no match, so the page is
+    /// empty. <see cref="DriveIndex"/>: start from the matches of the filter with the fewest, through this index ("" for
+    /// an array filter: from the document ids it lists). <see cref="Walk"/>: every filter matches many, so walk the sort
+    /// order and test each document. <see cref="Planner"/>: nothing to choose between, SQLite's planner decides.
+    /// </summary>
+    private sealed record FilterPlan(bool NoMatch, string? DriveIndex, bool Walk)
+    {
+        public static readonly FilterPlan Planner = new(false, null, false);
+    }
+
+    /// <summary>
+    /// Chooses between starting from a filter's matches and walking the sort order, from a bounded count of each equality
+    /// filter's matches (an index-only read of at most <see cref="DriveLimit"/> entries each). SQLite's statistics only
+    /// hold a field's average number of rows per value, so alone it takes a rare value for a common one: it walked a
+    /// whole tenant in the sort order for a combination with no match, and sorted all tickets of the most used CI to
+    /// give one page (docs/benchmarks.md, "List at 1,000,000 tickets"). A count is an upper bound on the query's
+    /// matches, so zero means none and a small one bounds the sort.
+    /// </summary>
+    private static async Task<FilterPlan> ChoosePlanAsync(
+        SqliteConnection connection,
+        SqliteTransaction? transaction,
+        ContainerDefinition container,
+        string scope,
+        QuerySort? sort,
+        IReadOnlyList<(QueryFilter Filter, IndexedField Field, List<object?> Values)> filters,
+        CancellationToken cancellationToken)
+    {
+        var candidates = filters
+            .Where(f => f.Filter.Operator is FilterOperator.In or FilterOperator.ArrayContains
+                || (f.Filter.Operator == FilterOperator.Equals && f.Values[0] is not null))
+            .ToList();
+        if (candidates.Count < 2)
+        {
+            return FilterPlan.Planner;
+        }
+
+        var hierarchical = IsHierarchical(container);
+        var scopeColumn = hierarchical ? "pk1" : "pk";
+        var fewest = long.MaxValue;
+        var smallest = candidates[0];
+        foreach (var candidate in candidates)
+        {
+            var (filter, field, values) = candidate;
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$scope", scope);
+            string matches;
+            if (filter.Operator == FilterOperator.ArrayContains)
+            {
+                command.Parameters.AddWithValue("$field", field.Name);
+                command.Parameters.AddWithValue("$value", values[0]);
+                matches = $"SELECT 1 FROM {ArrayTable(container)} WHERE field = $field AND value = $value AND {scopeColumn} = $scope";
+            }
+            else
+            {
+                var names = new List<string>(values.Count);
+                foreach (var value in values)
+                {
+                    names.Add("$v" + names.Count.ToString(CultureInfo.InvariantCulture));
+                    command.Parameters.AddWithValue(names[^1], value ?? DBNull.Value);
+                }
+
+                matches = $"SELECT 1 FROM {Table(container)} WHERE {scopeColumn} = $scope AND {Column(field)} IN ({string.Join(", ", names)})";
+            }
+
+            command.CommandText = $"SELECT count(*) FROM ({matches} LIMIT {DriveLimit})";
+            var count = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            if (count == 0)
+            {
+                return new FilterPlan(true, null, false);
+            }
+
+            if (count < fewest)
+            {
+                (fewest, smallest) = (count, candidate);
+            }
+        }
+
+        if (fewest >= DriveLimit)
+        {
+            return new FilterPlan(false, null, true);
+        }
+
+        var (drive, driveField, driveValues) = smallest;
+        if (drive.Operator == FilterOperator.ArrayContains)
+        {
+            return new FilterPlan(false, string.Empty, false);
+        }
+
+        // One value of a field with a filter-then-sort index on the sort field: that index gives the matches in order.
+        var suffix = hierarchical ? "_l1" : string.Empty;
+        var sorted = sort is not null && driveValues.Count == 1
+            && container.SortedIndexes.Any(i => i.Count == 2 && i[0] == driveField.Name && i[1] == sort.Field);
+        return new FilterPlan(false, sorted ? $"ix_{container.Name}_{driveField.Name}_{sort!.Field}{suffix}" : $"ix_{container.Name}_{driveField.Name}{suffix}", false);
     }
 
     /// <summary>An FTS5 query for the substring in one column: a quoted phrase (quotes doubled), which trigram matches anywhere.</summary>
